@@ -1,0 +1,32 @@
+# Two commands: `make serve` and `make test`. Both create .venv on first use.
+# Recipes are silent (@) so `make serve` can itself be an MCP stdio command: stdout is JSON-RPC only.
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.memcollab-installed
+export LITELLM_LOCAL_MODEL_COST_MAP := True
+export HF_HUB_OFFLINE := 1
+export TOKENIZERS_PARALLELISM := false
+
+.PHONY: serve test test-slow bench venv
+.SILENT:
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV) >&2
+	# torch first, pinned: an unpinned torch pulled in by sentence-transformers is a multi-GB CUDA build.
+	$(PY) -m pip install -q --disable-pip-version-check torch==2.13.0 >&2
+	$(PY) -m pip install -q --disable-pip-version-check -e '.[test]' >&2
+	touch $(STAMP)
+
+serve: $(STAMP)
+	exec $(VENV)/bin/memcollab serve
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+test-slow: $(STAMP)
+	$(PY) -m pytest -q -m slow
+
+bench: $(STAMP)
+	$(PY) bench/run_all.py
