@@ -1,0 +1,66 @@
+"""The composition root: one `Memory` (settings, bank, taxonomy) and the MCPServer whose tools use it.
+
+Heavy imports (lancedb, litellm, torch, sentence-transformers) stay out of this module's import path:
+the store opens in a background thread after the server has started answering.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from functools import cached_property
+from typing import Any
+
+from mcp.server import MCPServer
+
+from memcollab.store.bank import Bank
+
+from .settings import Settings
+
+log = logging.getLogger("memcollab.server")
+
+INSTRUCTIONS = """memcollab is a memory shared by agents built on different models. Before solving a task, call
+get_constraints with the task (and its category/subcategory from the memcollab://taxonomy resource if you
+know them) and read the returned guidance as advice. After solving it, call submit_trajectory with your steps,
+final answer and whether it was correct: correct and incorrect attempts by different models on the same task
+are contrasted offline into abstract constraints that help every agent."""
+
+
+class Memory:
+    """What the tools work on. Built once per server; cheap to construct (nothing heavy is imported)."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.bank = Bank(settings.store)
+
+    @cached_property
+    def taxonomy(self) -> Any:
+        from memcollab.store.taxonomy import load_taxonomy
+
+        return load_taxonomy(self.settings.taxonomy_file)
+
+    def warm_up(self) -> None:
+        try:
+            for name in ("trajectories", "pairs", "records", "feedback"):
+                self.bank.table(name)
+        except Exception:  # a warm-up failure must not kill the server; the call that needs it will say why
+            log.exception("warm-up failed")
+
+
+def create_server(settings: Settings | None = None, memory: Memory | None = None) -> MCPServer:
+    memory = memory or Memory(settings or Settings())
+
+    @asynccontextmanager
+    async def lifespan(_server: MCPServer) -> AsyncIterator[Memory]:
+        if memory.settings.warm_up:
+            threading.Thread(target=memory.warm_up, name="memcollab-warm-up", daemon=True).start()
+        yield memory
+
+    server = MCPServer("memcollab", instructions=INSTRUCTIONS, lifespan=lifespan,
+                       log_level=memory.settings.log_level)  # type: ignore[arg-type]
+    from .tools import register_all
+
+    register_all(server, memory)
+    return server

@@ -1,0 +1,128 @@
+"""`memcollab serve | status | export | import` (and the commands other modules add).
+
+Only `serve` speaks on stdout (JSON-RPC); every other command prints its result on stdout and progress on
+stderr. Heavy modules are imported inside the command that needs them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+
+from .settings import Settings
+
+
+def _env_defaults() -> None:
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+def _logging(level: str) -> None:
+    logging.basicConfig(stream=sys.stderr, level=getattr(logging, level, logging.WARNING),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    s = Settings()
+    if getattr(args, "store", None):
+        s.store = Path(args.store).expanduser()
+    return s
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from .app import create_server
+
+    settings = _settings(args)
+    _logging(settings.log_level)
+    create_server(settings).run("stdio")
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from .app import Memory
+    from .tools.memory_status import status
+
+    st = status(Memory(_settings(args)))
+    if args.json:
+        print(st.model_dump_json(indent=2))
+        return 0
+    print(f"store: {st.store} (schema v{st.schema_version})")
+    print(f"trajectories: {st.trajectories} on {st.tasks} tasks  {dict(st.trajectories_by_outcome)}")
+    print(f"pairs: {dict(st.pairs_by_status)}")
+    print(f"records: {st.records}")
+    for cat, n in st.records_by_category.items():
+        print(f"  {cat}: {n}")
+    print(f"models: {dict(st.models)}")
+    extra = {k: v for k, v in st.model_dump().items() if k not in {
+        "store", "schema_version", "trajectories", "trajectories_by_outcome", "tasks", "pairs_by_status",
+        "records", "records_by_category", "models"}}
+    for k, v in extra.items():
+        print(f"{k}: {v}")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from memcollab.store.bank import Bank
+    from memcollab.store.transfer import export_jsonl
+
+    bank = Bank(_settings(args).store)
+    if args.file == "-":
+        counts = export_jsonl(bank, sys.stdout)
+    else:
+        tmp = Path(args.file + ".tmp")
+        with tmp.open("w", encoding="utf-8") as out:
+            counts = export_jsonl(bank, out)
+        tmp.replace(args.file)
+    print(f"exported {counts}", file=sys.stderr)
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from memcollab.distill.pairing import pair_task
+    from memcollab.store.bank import Bank
+    from memcollab.store.transfer import import_jsonl
+
+    bank = Bank(_settings(args).store)
+    src = sys.stdin if args.file == "-" else open(args.file, encoding="utf-8")  # noqa: SIM115
+    with src:
+        report = import_jsonl(bank, src)
+    for task_id in report["tasks_to_pair"]:
+        pair_task(bank, task_id)
+    for err in report["errors"][:20]:
+        print(f"skipped {err}", file=sys.stderr)
+    print(json.dumps({"read": report["read"], "stored": report["stored"], "errors": len(report["errors"])}))
+    return 1 if report["errors"] else 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="memcollab", description=__doc__.splitlines()[0])
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def add(name: str, fn, help: str) -> argparse.ArgumentParser:  # noqa: A002
+        sp = sub.add_parser(name, help=help)
+        sp.add_argument("--store", help="store directory (default: $MEMCOLLAB_STORE or the user data dir)")
+        sp.set_defaults(fn=fn)
+        return sp
+
+    add("serve", cmd_serve, "run the MCP server over stdio")
+    add("status", cmd_status, "what the bank holds").add_argument("--json", action="store_true")
+    add("export", cmd_export, "write the bank as JSONL").add_argument("file", help="output file, or - for stdout")
+    add("import", cmd_import, "read JSONL into the bank").add_argument("file", help="input file, or - for stdin")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    _env_defaults()
+    args = build_parser().parse_args(argv)
+    if args.command != "serve":
+        _logging(Settings().log_level)
+    return int(args.fn(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

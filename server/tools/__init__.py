@@ -1,0 +1,17 @@
+"""The MCP face: one module per tool (or resource group), each a thin `register(server, memory)`."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mcp.server import MCPServer
+
+    from ..app import Memory
+
+
+def register_all(server: MCPServer, memory: Memory) -> None:
+    from . import get_constraints, memory_status, resources, submit_trajectory
+
+    for module in (submit_trajectory, get_constraints, memory_status, resources):
+        module.register(server, memory)

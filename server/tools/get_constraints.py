@@ -1,0 +1,60 @@
+"""Tool `get_constraints`: the read lane, over `memcollab.store.retrieve.retrieve`."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+from mcp.types import ToolAnnotations
+from pydantic import BaseModel, Field, field_validator
+
+from memcollab.store.models import MAX_NAME, MAX_TASK, clean_text
+from memcollab.store.retrieve import MAX_LIMIT, Retrieval, retrieve
+
+from .errors import tool_errors, validated
+
+if TYPE_CHECKING:
+    from mcp.server import MCPServer
+
+    from ..app import Memory
+
+
+class Query(BaseModel):
+    task: str = Field(min_length=1, max_length=MAX_TASK)
+    category: str | None = Field(default=None, max_length=MAX_NAME)
+    subcategory: str | None = Field(default=None, max_length=MAX_NAME)
+    model: str | None = Field(default=None, max_length=MAX_NAME)
+    limit: int = Field(default=3, ge=1, le=MAX_LIMIT)
+
+    @field_validator("task", "category", "subcategory", "model", mode="after")
+    @classmethod
+    def _clean(cls, v: str | None) -> str | None:
+        if v is None:
+            return None
+        v = clean_text(v).strip()
+        return v or None
+
+    @field_validator("task", mode="after")
+    @classmethod
+    def _task(cls, v: str | None) -> str:
+        if not v:
+            raise ValueError("task is empty; send the task you are about to solve")
+        return v
+
+
+def register(server: MCPServer, memory: Memory) -> None:
+    @server.tool(annotations=ToolAnnotations(
+        title="Get constraints for a task", read_only_hint=True, destructive_hint=False,
+        idempotent_hint=True, open_world_hint=False))
+    @tool_errors
+    def get_constraints(
+        task: Annotated[str, Field(description="The task you are about to solve")],
+        category: Annotated[str | None, Field(description="Category from memcollab://taxonomy")] = None,
+        subcategory: Annotated[str | None, Field(description="Subcategory from memcollab://taxonomy")] = None,
+        model: Annotated[str | None, Field(description="Your model name (for feedback statistics)")] = None,
+        limit: Annotated[int, Field(description="How many records (each up to 3 constraints); 3 is best")] = 3,
+    ) -> Retrieval:
+        """Fetch the shared constraints for this kind of task: records with the same (category, subcategory),
+        ranked by similarity to the task; falls back to the category, then to all records, and says which
+        level matched. Put `guidance` in your prompt as advice."""
+        q = validated(Query, task=task, category=category, subcategory=subcategory, model=model, limit=limit)
+        return retrieve(memory.bank, q.task, q.category, q.subcategory, q.limit)

@@ -1,0 +1,58 @@
+"""Tool `memory_status` (and the `memcollab status` CLI): what the bank holds."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from mcp.types import ToolAnnotations
+from pydantic import BaseModel, Field
+
+from memcollab.store.models import SCHEMA_VERSION
+
+from .errors import tool_errors
+
+if TYPE_CHECKING:
+    from mcp.server import MCPServer
+
+    from ..app import Memory
+
+
+class Status(BaseModel):
+    store: str
+    schema_version: int = SCHEMA_VERSION
+    trajectories: int
+    trajectories_by_outcome: dict[str, int]
+    tasks: int
+    pairs_by_status: dict[str, int]
+    records: int
+    records_by_category: dict[str, int]
+    models: dict[str, int] = Field(description="trajectories per model")
+    feedback: dict[str, int] = Field(default_factory=dict, description="helped / not_helped reports in all")
+
+
+def status(memory: Memory) -> Status:
+    bank = memory.bank
+    outcomes = bank.counter("trajectories", "outcome")
+    fb = bank.feedback_counts()
+    return Status(
+        store=str(bank.path),
+        trajectories=sum(outcomes.values()),
+        trajectories_by_outcome=dict(outcomes),
+        tasks=len(bank.counter("trajectories", "task_id")),
+        pairs_by_status=dict(bank.counter("pairs", "status")),
+        records=bank.count("records"),
+        records_by_category=dict(bank.counter("records", "category").most_common()),
+        models=dict(bank.counter("trajectories", "model").most_common()),
+        feedback={"helped": sum(c["helped"] for c in fb.values()),
+                  "not_helped": sum(c["not_helped"] for c in fb.values())},
+    )
+
+
+def register(server: MCPServer, memory: Memory) -> None:
+    @server.tool(annotations=ToolAnnotations(
+        title="Memory status", read_only_hint=True, destructive_hint=False, idempotent_hint=True,
+        open_world_hint=False))
+    @tool_errors
+    def memory_status() -> Status:
+        """Counts of trajectories, contrast pairs by status, memory records by category, and models seen."""
+        return status(memory)

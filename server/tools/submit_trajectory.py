@@ -1,0 +1,60 @@
+"""Tool `submit_trajectory`: the write lane (validate → content-hash id → append → pair)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated, Any
+
+from mcp.types import ToolAnnotations
+from pydantic import BaseModel, Field
+
+from memcollab.distill.pairing import pair_task
+from memcollab.store.bank import Bank
+from memcollab.store.models import TrajectoryIn
+
+from .errors import tool_errors, validated
+
+if TYPE_CHECKING:
+    from mcp.server import MCPServer
+
+    from ..app import Memory
+
+
+class SubmitResult(BaseModel):
+    trajectory_id: str
+    task_id: str
+    stored: bool = Field(description="false when this exact trajectory was already in the bank")
+    pending_pairs: int = Field(description="contrast pairs of this task waiting for distillation")
+
+
+def submit(bank: Bank, item: TrajectoryIn) -> SubmitResult:
+    t = item.to_trajectory()
+    stored = bank.add_trajectory(t)
+    pending = pair_task(bank, t.task_id)
+    return SubmitResult(trajectory_id=t.id, task_id=t.task_id, stored=stored, pending_pairs=pending)
+
+
+def register(server: MCPServer, memory: Memory) -> None:
+    @server.tool(annotations=ToolAnnotations(
+        title="Submit a reasoning trajectory", read_only_hint=False, destructive_hint=False,
+        idempotent_hint=True, open_world_hint=False))
+    @tool_errors
+    def submit_trajectory(
+        task: Annotated[str, Field(description="The task statement exactly as solved (max 20,000 chars)")],
+        model: Annotated[str, Field(description="The model that produced the trajectory, e.g. 'qwen2.5-7b'")],
+        final_answer: Annotated[str, Field(description="The final answer or code")],
+        outcome: Annotated[str, Field(description="'correct', 'incorrect' or 'unknown'")],
+        steps: Annotated[list[str] | str | None, Field(
+            description="Reasoning steps: a list of strings, a JSON-encoded list, or one string")] = None,
+        task_id: Annotated[str | None, Field(
+            description="Your id for the task; by default a hash of the task text, so agents meet on it")] = None,
+        agent: Annotated[str | None, Field(description="Agent name, if several agents share a model")] = None,
+        category: Annotated[str | None, Field(description="Category from memcollab://taxonomy, if known")] = None,
+        subcategory: Annotated[str | None, Field(description="Subcategory, if known")] = None,
+        metadata: Annotated[dict[str, Any] | str | None, Field(description="Any JSON object")] = None,
+    ) -> SubmitResult:
+        """Store one agent's attempt at a task. Correct and incorrect attempts by different models on the same
+        task become contrast pairs that are distilled into shared constraints."""
+        item = validated(TrajectoryIn, task=task, model=model, final_answer=final_answer, outcome=outcome,
+                         steps=steps, task_id=task_id, agent=agent, category=category, subcategory=subcategory,
+                         metadata=metadata)
+        return submit(memory.bank, item)

@@ -1,0 +1,387 @@
+"""The bank: LanceDB tables for trajectories, contrast pairs, memory records and feedback.
+
+Several server processes share one store directory, so:
+- every read sees other processes' writes (`read_consistency_interval=timedelta(0)`);
+- tables are created with `exist_ok`, and a lost creation race just opens the winner's table;
+- writes that hit a commit conflict are retried with jittered backoff;
+- inserts go through `merge_insert` on the content-hash id, so a resubmission is not stored twice;
+- every client string that reaches a filter goes through `sql_str` (quoted, `'` doubled).
+
+lancedb and pyarrow are imported lazily: the server must answer `tools/list` before they load.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from .models import (
+    SCHEMA_VERSION,
+    Constraint,
+    ContrastPair,
+    Feedback,
+    MemoryRecord,
+    Trajectory,
+    now,
+)
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+log = logging.getLogger("memcollab.store")
+T = TypeVar("T")
+
+TABLES = ("meta", "trajectories", "pairs", "records", "feedback")
+
+
+def sql_str(value: str) -> str:
+    """A client string as a SQL string literal for a LanceDB filter. The only way values enter filters."""
+    if not isinstance(value, str):
+        raise TypeError(f"filter value must be a string, not {type(value).__name__}")
+    return "'" + value.replace("\x00", "").replace("'", "''") + "'"
+
+
+def eq(column: str, value: str) -> str:
+    return f"{column} = {sql_str(value)}"
+
+
+def is_in(column: str, values: Iterable[str]) -> str:
+    vals = list(values)
+    if not vals:
+        return "false"
+    return f"{column} IN ({', '.join(sql_str(v) for v in vals)})"
+
+
+def _schemas() -> dict[str, pa.Schema]:
+    import pyarrow as pa
+
+    ts = pa.timestamp("us", tz="UTC")
+    strs = pa.list_(pa.string())
+    return {
+        "meta": pa.schema([("key", pa.string()), ("value", pa.string())]),
+        "trajectories": pa.schema([
+            ("id", pa.string()), ("task_id", pa.string()), ("task", pa.string()), ("model", pa.string()),
+            ("agent", pa.string()), ("steps", strs), ("final_answer", pa.string()), ("outcome", pa.string()),
+            ("category", pa.string()), ("subcategory", pa.string()), ("metadata", pa.string()),
+            ("created_at", ts),
+        ]),
+        "pairs": pa.schema([
+            ("id", pa.string()), ("task_id", pa.string()), ("preferred_id", pa.string()),
+            ("unpreferred_id", pa.string()), ("preferred_model", pa.string()), ("unpreferred_model", pa.string()),
+            ("status", pa.string()), ("attempts", pa.int64()), ("last_error", pa.string()),
+            ("record_ids", strs), ("created_at", ts), ("updated_at", ts),
+        ]),
+        "records": pa.schema([
+            ("id", pa.string()), ("category", pa.string()), ("subcategory", pa.string()),
+            ("constraints", pa.string()), ("task", pa.string()), ("text", pa.string()),
+            ("preferred_models", strs), ("unpreferred_models", strs), ("distiller", pa.string()),
+            ("prompt_version", pa.string()), ("support", pa.int64()), ("pair_ids", strs),
+            ("created_at", ts), ("updated_at", ts),
+        ]),
+        "feedback": pa.schema([
+            ("id", pa.string()), ("record_id", pa.string()), ("helped", pa.bool_()), ("model", pa.string()),
+            ("created_at", ts),
+        ]),
+    }
+
+
+def _is_conflict(exc: BaseException) -> bool:
+    msg = str(exc).lower()
+    return any(s in msg for s in ("conflict", "retryable", "concurrent", "was already committed",
+                                  "too many concurrent writers"))
+
+
+def retry(fn: Callable[[], T], what: str, attempts: int = 12) -> T:
+    """Run a LanceDB write, retrying commit conflicts with exponential backoff and jitter."""
+    delay = 0.01
+    for i in range(attempts):
+        try:
+            return fn()
+        except Exception as exc:
+            if i == attempts - 1 or not _is_conflict(exc):
+                raise
+            log.debug("retrying %s after conflict: %s", what, exc)
+            time.sleep(delay * (0.5 + random.random()))
+            delay = min(delay * 2, 1.0)
+    raise AssertionError("unreachable")
+
+
+# --- rows <-> models -------------------------------------------------------------------------
+
+def _traj_row(t: Trajectory) -> dict[str, Any]:
+    row = t.model_dump()
+    row["metadata"] = json.dumps(t.metadata, ensure_ascii=False)
+    return row
+
+
+def _traj(row: dict[str, Any]) -> Trajectory:
+    row = {k: v for k, v in row.items() if not k.startswith("_")}
+    row["metadata"] = json.loads(row.get("metadata") or "{}")
+    row["steps"] = list(row.get("steps") or [])
+    return Trajectory(**row)
+
+
+def _pair(row: dict[str, Any]) -> ContrastPair:
+    row = {k: v for k, v in row.items() if not k.startswith("_")}
+    row["record_ids"] = list(row.get("record_ids") or [])
+    return ContrastPair(**row)
+
+
+def _record_row(r: MemoryRecord) -> dict[str, Any]:
+    row = r.model_dump()
+    row["constraints"] = json.dumps([c.model_dump() for c in r.constraints], ensure_ascii=False)
+    row["text"] = r.search_text()
+    return row
+
+
+def _record(row: dict[str, Any]) -> MemoryRecord:
+    row = {k: v for k, v in row.items() if not k.startswith("_") and k not in ("text", "vector")}
+    row["constraints"] = [Constraint(**c) for c in json.loads(row["constraints"])]
+    for k in ("preferred_models", "unpreferred_models", "pair_ids"):
+        row[k] = list(row.get(k) or [])
+    return MemoryRecord(**row)
+
+
+class SchemaTooNew(RuntimeError):
+    pass
+
+
+class Bank:
+    """One store directory. Thread-safe for use from the server's worker threads."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path).expanduser()
+        self._db: Any = None
+        self._tables: dict[str, Any] = {}
+        self._lock = threading.RLock()
+        self._fts_ready = False
+
+    # --- connection ----------------------------------------------------------------------------
+
+    def connect(self) -> Any:
+        with self._lock:
+            if self._db is None:
+                import lancedb
+
+                self.path.mkdir(parents=True, exist_ok=True)
+                self._db = lancedb.connect(str(self.path), read_consistency_interval=timedelta(0))
+                self._check_schema_version()
+            return self._db
+
+    def table(self, name: str) -> Any:
+        tbl = self._tables.get(name)
+        if tbl is not None:
+            return tbl
+        with self._lock:
+            if name not in self._tables:
+                db = self.connect()
+                schema = _schemas()[name]
+
+                def create() -> Any:
+                    try:
+                        return db.create_table(name, schema=schema, exist_ok=True)
+                    except Exception:
+                        # Another process won the creation race: open what it made.
+                        return db.open_table(name)
+
+                self._tables[name] = retry(create, f"create {name}")
+            return self._tables[name]
+
+    def _check_schema_version(self) -> None:
+        meta = self.table("meta")
+        rows = meta.search().where(eq("key", "schema_version")).limit(10).to_list()
+        if not rows:
+            retry(lambda: meta.merge_insert("key").when_not_matched_insert_all().execute(
+                [{"key": "schema_version", "value": str(SCHEMA_VERSION)}]), "schema version")
+            return
+        found = max(int(r["value"]) for r in rows)
+        if found > SCHEMA_VERSION:
+            raise SchemaTooNew(f"store {self.path} has schema version {found}; this memcollab understands "
+                               f"{SCHEMA_VERSION}. Upgrade memcollab.")
+
+    def _insert(self, name: str, rows: list[dict[str, Any]], key: str = "id") -> int:
+        """Insert rows whose key is not present yet; returns how many were inserted."""
+        if not rows:
+            return 0
+        tbl = self.table(name)
+
+        def go() -> int:
+            res = tbl.merge_insert(key).when_not_matched_insert_all().execute(rows)
+            return int(getattr(res, "num_inserted_rows", len(rows)))
+
+        with self._lock:
+            return retry(go, f"insert into {name}")
+
+    def _select(self, name: str, where: str | None = None, limit: int | None = None,
+                columns: list[str] | None = None) -> list[dict[str, Any]]:
+        q = self.table(name).search()
+        if where:
+            q = q.where(where)
+        if columns:
+            q = q.select(columns)
+        rows = q.limit(limit).to_list()
+        # Belt and braces against a duplicate from a cross-process insert race: first row per id wins.
+        if rows and "id" in rows[0]:
+            seen: set[str] = set()
+            rows = [r for r in rows if not (r["id"] in seen or seen.add(r["id"]))]
+        return rows
+
+    def _arrow(self, name: str, columns: list[str], where: str | None = None) -> pa.Table:
+        q = self.table(name).search()
+        if where:
+            q = q.where(where)
+        return q.select(columns).limit(None).to_arrow()
+
+    def update(self, name: str, where: str, values: dict[str, Any] | None = None,
+               values_sql: dict[str, str] | None = None) -> None:
+        tbl = self.table(name)
+        with self._lock:
+            retry(lambda: tbl.update(where=where, values=values, values_sql=values_sql), f"update {name}")
+
+    def delete(self, name: str, where: str) -> None:
+        tbl = self.table(name)
+        with self._lock:
+            retry(lambda: tbl.delete(where), f"delete from {name}")
+
+    # --- trajectories --------------------------------------------------------------------------
+
+    def add_trajectory(self, t: Trajectory) -> bool:
+        """Store a trajectory; False when the same content was stored before."""
+        return self._insert("trajectories", [_traj_row(t)]) > 0
+
+    def add_trajectories(self, ts: list[Trajectory]) -> int:
+        return self._insert("trajectories", [_traj_row(t) for t in ts])
+
+    def trajectories(self, where: str | None = None, limit: int | None = None) -> list[Trajectory]:
+        return [_traj(r) for r in self._select("trajectories", where, limit)]
+
+    def trajectories_for_task(self, task_id: str) -> list[Trajectory]:
+        return self.trajectories(eq("task_id", task_id))
+
+    def get_trajectories(self, ids: Iterable[str]) -> dict[str, Trajectory]:
+        ids = list(ids)
+        return {t.id: t for t in self.trajectories(is_in("id", ids))} if ids else {}
+
+    # --- pairs ---------------------------------------------------------------------------------
+
+    def add_pairs(self, pairs: list[ContrastPair]) -> int:
+        return self._insert("pairs", [p.model_dump() for p in pairs])
+
+    def pairs(self, where: str | None = None, limit: int | None = None) -> list[ContrastPair]:
+        return [_pair(r) for r in self._select("pairs", where, limit)]
+
+    def get_pair(self, pair_id: str) -> ContrastPair | None:
+        found = self.pairs(eq("id", pair_id), limit=1)
+        return found[0] if found else None
+
+    def set_pair(self, pair_id: str, *, status: str, attempts: int | None = None,
+                 last_error: str | None = None, record_ids: list[str] | None = None) -> None:
+        values: dict[str, Any] = {"status": status, "updated_at": now(), "last_error": last_error}
+        if attempts is not None:
+            values["attempts"] = attempts
+        if record_ids is not None:
+            values["record_ids"] = record_ids
+        self.update("pairs", eq("id", pair_id), values=values)
+
+    # --- records -------------------------------------------------------------------------------
+
+    def add_records(self, records: list[MemoryRecord]) -> int:
+        n = self._insert("records", [_record_row(r) for r in records])
+        if n:
+            self.ensure_fts()
+        return n
+
+    def records(self, where: str | None = None, limit: int | None = None) -> list[MemoryRecord]:
+        return [_record(r) for r in self._select("records", where, limit)]
+
+    def get_records(self, ids: Iterable[str]) -> dict[str, MemoryRecord]:
+        ids = list(ids)
+        return {r.id: r for r in self.records(is_in("id", ids))} if ids else {}
+
+    def add_support(self, record_id: str, pair_id: str, preferred_model: str, unpreferred_model: str) -> None:
+        """A new contrast re-confirmed this record: count it and remember where it came from."""
+        def go() -> None:
+            rec = self.get_records([record_id]).get(record_id)
+            if rec is None or pair_id in rec.pair_ids:
+                return
+            pm = rec.preferred_models + ([preferred_model] if preferred_model not in rec.preferred_models else [])
+            um = rec.unpreferred_models + (
+                [unpreferred_model] if unpreferred_model not in rec.unpreferred_models else [])
+            self.table("records").update(where=eq("id", record_id), values={
+                "support": rec.support + 1, "pair_ids": [*rec.pair_ids, pair_id],
+                "preferred_models": pm, "unpreferred_models": um, "updated_at": now()})
+
+        with self._lock:
+            retry(go, "add support")
+
+    def ensure_fts(self, replace: bool = False) -> None:
+        """The native full-text (BM25) index over source task + constraint text. Rows added after the
+        index was built are still searched (flat), and maintenance folds them into the index."""
+        if self._fts_ready and not replace:
+            return
+        from lancedb.index import FTS
+
+        tbl = self.table("records")
+        with self._lock:
+            have = any(getattr(i, "columns", None) == ["text"] for i in tbl.list_indices())
+            if not have or replace:
+                retry(lambda: tbl.create_index("text", config=FTS(), replace=True), "create fts index")
+            self._fts_ready = True
+
+    def search_records(self, query: str, where: str | None, limit: int) -> list[tuple[MemoryRecord, float]]:
+        """BM25 over the records' text inside an optional hard filter; best first."""
+        tbl = self.table("records")
+        if tbl.count_rows() == 0:
+            return []
+        self.ensure_fts()
+        q = tbl.search(query, query_type="fts", fts_columns="text")
+        if where:
+            q = q.where(where, prefilter=True)
+        rows = q.limit(limit).to_list()
+        return [(_record(r), float(r.get("_score") or 0.0)) for r in rows]
+
+    # --- feedback ------------------------------------------------------------------------------
+
+    def add_feedback(self, items: list[Feedback]) -> int:
+        return self._insert("feedback", [f.model_dump() for f in items])
+
+    def feedback_counts(self, record_ids: Iterable[str] | None = None) -> dict[str, dict[str, int]]:
+        """{record_id: {"helped": n, "not_helped": m}}."""
+        where = is_in("record_id", record_ids) if record_ids is not None else None
+        tbl = self._arrow("feedback", ["record_id", "helped"], where)
+        out: dict[str, dict[str, int]] = {}
+        for rid, helped in zip(tbl.column("record_id").to_pylist(), tbl.column("helped").to_pylist(), strict=True):
+            c = out.setdefault(rid, {"helped": 0, "not_helped": 0})
+            c["helped" if helped else "not_helped"] += 1
+        return out
+
+    # --- counts --------------------------------------------------------------------------------
+
+    def count(self, name: str, where: str | None = None) -> int:
+        return int(self.table(name).count_rows(where))
+
+    def counter(self, name: str, column: str, where: str | None = None) -> Counter[str]:
+        tbl = self._arrow(name, [column], where)
+        return Counter(v if v is not None else "" for v in tbl.column(column).to_pylist())
+
+    # --- export / import -----------------------------------------------------------------------
+
+    def iter_all(self) -> Iterator[tuple[str, dict[str, Any]]]:
+        """Every stored object as (type, JSON-able dict), for export."""
+        for t in self.trajectories():
+            yield "trajectory", t.model_dump(mode="json")
+        for p in self.pairs():
+            yield "pair", p.model_dump(mode="json")
+        for r in self.records():
+            yield "record", r.model_dump(mode="json")
+        for row in self._select("feedback"):
+            yield "feedback", Feedback(**{k: v for k, v in row.items() if not k.startswith("_")}).model_dump(
+                mode="json")
