@@ -1,0 +1,66 @@
+"""Four `memcollab serve` processes on one store, submitting at once: nothing lost, nothing duplicated."""
+
+from __future__ import annotations
+
+import anyio
+import pytest
+
+from conftest import call, stdio_client, traj
+from memcollab.distill.pairing import pairs_for
+from memcollab.store.bank import Bank
+from memcollab.store.models import TrajectoryIn
+
+pytestmark = pytest.mark.anyio
+
+PROCS, EACH = 4, 100
+
+
+def workload(p: int) -> list[dict]:
+    """Process p's 100 submissions. Tasks are shared across processes, so pairs form concurrently."""
+    out = []
+    for i in range(EACH):
+        task = f"Shared task number {i % 25}: how many ways to arrange {i % 25} books?"
+        outcome = "correct" if (p + i) % 2 == 0 else "incorrect"
+        out.append(traj(task, f"model-{p}", outcome, str(p * 1000 + i), steps=[f"process {p} attempt {i}"]))
+    return out
+
+
+async def test_four_processes_lose_and_duplicate_nothing(store):
+    acked: list[list[str]] = [[] for _ in range(PROCS)]
+
+    async def worker(p: int) -> None:
+        async with stdio_client(store) as c:
+            for args in workload(p):
+                acked[p].append((await call(c, "submit_trajectory", args))["trajectory_id"])
+
+    async with anyio.create_task_group() as tg:
+        for p in range(PROCS):
+            tg.start_soon(worker, p)
+
+    bank = Bank(store)
+    ids = bank.table("trajectories").to_arrow().column("id").to_pylist()
+    assert len(ids) == PROCS * EACH == len(set(ids))
+    assert set(ids) == {i for a in acked for i in a}
+    expected = [TrajectoryIn(**a).to_trajectory() for p in range(PROCS) for a in workload(p)]
+    by_task: dict[str, list] = {}
+    for t in expected:
+        by_task.setdefault(t.task_id, []).append(t)
+    expected_pairs = {pr.id for ts in by_task.values() for pr in pairs_for(ts)}
+    pair_ids = bank.table("pairs").to_arrow().column("id").to_pylist()
+    assert len(pair_ids) == len(set(pair_ids)) == len(expected_pairs)
+    assert set(pair_ids) == expected_pairs
+
+
+async def test_same_trajectory_from_four_processes_is_stored_once(store):
+    same = traj("One task everyone submits", "gpt-4o", "correct", "7")
+    results: list[dict] = []
+
+    async def worker() -> None:
+        async with stdio_client(store) as c:
+            results.append(await call(c, "submit_trajectory", same))
+
+    async with anyio.create_task_group() as tg:
+        for _ in range(PROCS):
+            tg.start_soon(worker)
+    assert len({r["trajectory_id"] for r in results}) == 1
+    assert Bank(store).count("trajectories") == 1
