@@ -99,6 +99,32 @@ def cmd_import(args: argparse.Namespace) -> int:
     return 1 if report["errors"] else 0
 
 
+def cmd_distill(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from memcollab.distill.run import run, work_list
+    from memcollab.store.bank import Bank
+
+    bank = Bank(_settings(args).store)
+    if args.dry_run:
+        pairs = work_list(bank, args.limit)
+        print(json.dumps({"would_distill": len(pairs), "pairs": [p.id for p in pairs]}))
+        return 0
+    embedder = None
+    if not args.no_dedup_embeddings:
+        from memcollab.store.embed import get_embedder
+
+        embedder = get_embedder()
+    try:
+        summary = asyncio.run(run(bank, args.model, args.api_base, args.concurrency, args.limit, args.timeout,
+                                  embedder=embedder))
+    except ValueError as err:
+        print(f"memcollab distill: {err}", file=sys.stderr)
+        return 2
+    print(json.dumps(summary.as_dict()))
+    return 1 if summary.pairs_failed else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="memcollab", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command", required=True)
@@ -113,6 +139,15 @@ def build_parser() -> argparse.ArgumentParser:
     add("status", cmd_status, "what the bank holds").add_argument("--json", action="store_true")
     add("export", cmd_export, "write the bank as JSONL").add_argument("file", help="output file, or - for stdout")
     add("import", cmd_import, "read JSONL into the bank").add_argument("file", help="input file, or - for stdin")
+    d = add("distill", cmd_distill, "distil pending contrast pairs into constraints with an LLM (litellm)")
+    d.add_argument("--model", help="any litellm model string (default: $MEMCOLLAB_DISTILL_MODEL)")
+    d.add_argument("--api-base", help="provider base URL, e.g. a local OpenAI-compatible server")
+    d.add_argument("--concurrency", type=int, default=4, help="LLM calls in flight (default 4)")
+    d.add_argument("--limit", type=int, help="at most this many pairs")
+    d.add_argument("--timeout", type=float, default=120.0, help="seconds per LLM call (default 120)")
+    d.add_argument("--dry-run", action="store_true", help="list the pairs that would be distilled")
+    d.add_argument("--no-dedup-embeddings", action="store_true",
+                   help="dedup by normalized text only (skips loading the embedding model)")
     return p
 
 

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from .models import (
     SCHEMA_VERSION,
     Constraint,
+    ConstraintVerdict,
     ContrastPair,
     Feedback,
     MemoryRecord,
@@ -39,7 +40,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("memcollab.store")
 T = TypeVar("T")
 
-TABLES = ("meta", "trajectories", "pairs", "records", "feedback")
+TABLES = ("meta", "trajectories", "pairs", "records", "feedback", "verdicts")
 
 
 def sql_str(value: str) -> str:
@@ -85,6 +86,10 @@ def _schemas() -> dict[str, pa.Schema]:
             ("preferred_models", strs), ("unpreferred_models", strs), ("distiller", pa.string()),
             ("prompt_version", pa.string()), ("support", pa.int64()), ("pair_ids", strs),
             ("created_at", ts), ("updated_at", ts),
+        ]),
+        "verdicts": pa.schema([
+            ("id", pa.string()), ("pair_id", pa.string()), ("verdict", pa.string()), ("reason", pa.string()),
+            ("text", pa.string()), ("distiller", pa.string()), ("created_at", ts),
         ]),
         "feedback": pa.schema([
             ("id", pa.string()), ("record_id", pa.string()), ("helped", pa.bool_()), ("model", pa.string()),
@@ -347,6 +352,9 @@ class Bank:
             q = q.where(where, prefilter=True)
         rows = q.limit(limit).to_list()
         return [(_record(r), float(r.get("_score") or 0.0)) for r in rows]
+
+    def add_verdicts(self, items: list[ConstraintVerdict]) -> int:
+        return self._insert("verdicts", [v.model_dump() for v in items])
 
     # --- feedback ------------------------------------------------------------------------------
 

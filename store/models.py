@@ -283,3 +283,17 @@ class Feedback(_Model):
     helped: bool
     model: str = ""
     created_at: datetime = Field(default_factory=now)
+
+
+class ConstraintVerdict(_Model):
+    """What became of one constraint a distiller proposed: stored (new), merged (raised the support of an
+    existing one) or rejected (with the validator's reason). Appended, never updated; memory_status reports
+    the rejection rate from these."""
+
+    id: str
+    pair_id: str
+    verdict: Literal["stored", "merged", "rejected"]
+    reason: str = ""
+    text: str = ""
+    distiller: str = ""
+    created_at: datetime = Field(default_factory=now)

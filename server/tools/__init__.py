@@ -11,7 +11,16 @@ if TYPE_CHECKING:
 
 
 def register_all(server: MCPServer, memory: Memory) -> None:
-    from . import get_constraints, memory_status, resources, submit_trajectory
+    from . import (
+        distill_prompt,
+        get_constraints,
+        memory_status,
+        next_contrast,
+        resources,
+        submit_constraints,
+        submit_trajectory,
+    )
 
-    for module in (submit_trajectory, get_constraints, memory_status, resources):
+    for module in (submit_trajectory, get_constraints, memory_status, resources, next_contrast,
+                   submit_constraints, distill_prompt):
         module.register(server, memory)

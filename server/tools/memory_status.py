@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import TYPE_CHECKING
 
 from mcp.types import ToolAnnotations
@@ -28,12 +29,19 @@ class Status(BaseModel):
     records_by_category: dict[str, int]
     models: dict[str, int] = Field(description="trajectories per model")
     feedback: dict[str, int] = Field(default_factory=dict, description="helped / not_helped reports in all")
+    constraints_by_verdict: dict[str, int] = Field(
+        default_factory=dict, description="proposed constraints: stored, merged into an existing one, rejected")
+    rejection_rate: float = Field(0.0, description="rejected / proposed constraints")
+    rejection_reasons: dict[str, int] = Field(default_factory=dict)
 
 
 def status(memory: Memory) -> Status:
     bank = memory.bank
     outcomes = bank.counter("trajectories", "outcome")
     fb = bank.feedback_counts()
+    verdicts = bank.counter("verdicts", "verdict")
+    proposed = sum(verdicts.values())
+    reasons = bank.counter("verdicts", "reason", "verdict = 'rejected'")
     return Status(
         store=str(bank.path),
         trajectories=sum(outcomes.values()),
@@ -45,6 +53,9 @@ def status(memory: Memory) -> Status:
         models=dict(bank.counter("trajectories", "model").most_common()),
         feedback={"helped": sum(c["helped"] for c in fb.values()),
                   "not_helped": sum(c["not_helped"] for c in fb.values())},
+        constraints_by_verdict=dict(verdicts),
+        rejection_rate=round(verdicts.get("rejected", 0) / proposed, 4) if proposed else 0.0,
+        rejection_reasons=dict(sum((Counter({r.split(" (")[0]: n}) for r, n in reasons.items()), Counter())),
     )
 
 

