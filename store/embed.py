@@ -24,7 +24,8 @@ class Embedder:
     def __init__(self, name: str, model: Any):
         self.name = name
         self.model = model
-        self.dim = int(model.get_sentence_embedding_dimension())
+        dim = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+        self.dim = int(dim())
 
     def encode(self, texts: list[str]) -> Any:
         """(n, dim) float32, L2-normalized: cosine similarity is a dot product."""
