@@ -16,6 +16,8 @@ from typing import Any
 from mcp.server import MCPServer
 
 from memcollab.store.bank import Bank
+from memcollab.store.embed import embedder_if_ready, get_embedder, wait_for_embedder
+from memcollab.store.vectors import Indexer
 
 from .settings import Settings
 
@@ -34,6 +36,7 @@ class Memory:
     def __init__(self, settings: Settings):
         self.settings = settings
         self.bank = Bank(settings.store)
+        self.indexer = Indexer(self.bank, get_embedder)
 
     @cached_property
     def taxonomy(self) -> Any:
@@ -47,6 +50,20 @@ class Memory:
                 self.bank.table(name)
         except Exception:  # a warm-up failure must not kill the server; the call that needs it will say why
             log.exception("warm-up failed")
+        if self.settings.embeddings:
+            self.indexer.start()  # loads the embedding model, then keeps vectors filled in
+
+    def embedder(self, wait: bool) -> Any:
+        """The embedding model if loaded; with wait, start loading it and wait up to settings.embed_wait."""
+        ready = embedder_if_ready() if self.settings.embeddings else None
+        if ready is not None or not wait or not self.settings.embeddings:
+            return ready
+        self.indexer.start()
+        return wait_for_embedder(self.settings.embed_wait)
+
+    def written(self) -> None:
+        """Something new to embed: wake the indexer (it runs only once the model is loaded)."""
+        self.indexer.poke()
 
 
 def create_server(settings: Settings | None = None, memory: Memory | None = None) -> MCPServer:

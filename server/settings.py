@@ -23,4 +23,12 @@ class Settings:
     taxonomy_file: Path | None = field(
         default_factory=lambda: Path(p) if (p := os.environ.get("MEMCOLLAB_TAXONOMY")) else None)
     log_level: str = field(default_factory=lambda: os.environ.get("MEMCOLLAB_LOG_LEVEL", "WARNING").upper())
-    warm_up: bool = True  # open the store in a background thread once the server has started
+    warm_up: bool = True  # open the store and load the embedding model in background threads after start
+    # Embeddings (classification of untagged tasks, vector/hybrid ranking, dedup); MEMCOLLAB_EMBEDDINGS=off
+    # keeps torch out of the process entirely (BM25 and caller tags only).
+    embeddings: bool = field(
+        default_factory=lambda: os.environ.get("MEMCOLLAB_EMBEDDINGS", "on").lower() not in ("0", "off", "false"))
+    rank: str = field(default_factory=lambda: os.environ.get("MEMCOLLAB_RANK", "bm25"))
+    # How long an untagged get_constraints (or vector/hybrid ranking) waits for the embedding model to
+    # finish loading before it answers without it (BM25 over all records, classified_by "none").
+    embed_wait: float = field(default_factory=lambda: float(os.environ.get("MEMCOLLAB_EMBED_WAIT", "20")))

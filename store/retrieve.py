@@ -1,14 +1,23 @@
 """The read lane (METHOD.md step 5): tag → hard filter → rank → top p → guidance block.
 
-Paper-faithful default: records are hard-filtered on (category, subcategory) and ranked by BM25 against
-the query task. When the exact tag has no records we fall back to the category, then to all records,
+Paper-faithful default: records are hard-filtered on (category, subcategory) and ranked by BM25 against the
+query task. With no tag from the caller, the server classifies the task (store/classify.py) when the
+embedding model is loaded. When the tag has no records we fall back to the category, then to all records,
 and say which level matched. Every read path (MCP tool, CLI, benchmarks) calls `retrieve`.
+
+Ranking inside the filter (`rank`):
+- "bm25": LanceDB's native full-text BM25 score of the record's task + constraint text (paper-faithful).
+- "vector": cosine similarity between the task and the record's embedding.
+- "hybrid": reciprocal rank fusion of both lists, score = Σ 1 / (RRF_K + rank), RRF_K = 60.
+Then utility feedback adjusts the score: score × (1 + FEEDBACK_ALPHA · (helped − not_helped) /
+(helped + not_helped + FEEDBACK_BETA)), so a record reported helpful 10 of 10 times gains ~42% and one
+reported unhelpful as much loses ~42%; a record with no reports keeps its score.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -16,8 +25,13 @@ from .bank import Bank, eq
 from .models import Constraint, MemoryRecord
 
 Match = Literal["subcategory", "category", "any", "none"]
+Rank = Literal["bm25", "vector", "hybrid"]
+ClassifiedBy = Literal["caller", "server", "none"]
 DEFAULT_LIMIT = 3
 MAX_LIMIT = 20
+RRF_K = 60
+FEEDBACK_ALPHA = 0.5
+FEEDBACK_BETA = 2.0
 _MAX_QUERY_TERMS = 64
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 
@@ -29,8 +43,9 @@ class RetrievedRecord(BaseModel):
     constraints: list[Constraint]
     source_models: list[str]
     support: int
-    score: float = Field(description="BM25 score of the record's task + constraint text against the query "
-                                     "(0 when the record was taken to fill the tag with no word overlap)")
+    score: float = Field(description="bm25: BM25 score; vector: cosine similarity; hybrid: reciprocal-rank-fusion "
+                                     "score; each times the feedback factor. 0 for records that only fill the tag "
+                                     "(no word overlap / no vector yet)")
 
 
 class Retrieval(BaseModel):
@@ -38,6 +53,9 @@ class Retrieval(BaseModel):
     match: Match
     category: str | None = None
     subcategory: str | None = None
+    classified_by: ClassifiedBy = "caller"
+    confidence: float | None = Field(default=None, description="server classification confidence (vote share)")
+    rank: Rank = "bm25"
     guidance: str
 
 
@@ -62,11 +80,54 @@ def _levels(category: str | None, subcategory: str | None) -> list[tuple[Match, 
     return levels
 
 
-def rank_bm25(bank: Bank, task: str, where: str | None, limit: int) -> list[tuple[MemoryRecord, float]]:
-    """BM25 inside the filter; when fewer than `limit` records share a word with the query, the rest of
-    the filtered records (most supported first) fill the list with score 0."""
+def _bm25(bank: Bank, task: str, where: str | None, k: int) -> list[tuple[MemoryRecord, float]]:
     terms = query_terms(task)
-    hits = bank.search_records(terms, where, limit) if terms else []
+    return bank.search_records(terms, where, k) if terms else []
+
+
+def _vector(bank: Bank, embedder: Any, qvec: Any, where: str | None, k: int) -> list[tuple[MemoryRecord, float]]:
+    from .vectors import nearest
+
+    hits = nearest(bank, embedder, qvec, "kind = 'record'" + (f" AND ({where})" if where else ""), k)
+    recs = bank.get_records([row["ref_id"] for row, _ in hits])
+    return [(recs[row["ref_id"]], sim) for row, sim in hits if row["ref_id"] in recs]
+
+
+def _rrf(*lists: list[tuple[MemoryRecord, float]]) -> list[tuple[MemoryRecord, float]]:
+    scores: dict[str, float] = {}
+    recs: dict[str, MemoryRecord] = {}
+    for lst in lists:
+        for i, (r, _) in enumerate(lst):
+            scores[r.id] = scores.get(r.id, 0.0) + 1.0 / (RRF_K + i + 1)
+            recs[r.id] = r
+    return sorted(((recs[i], s) for i, s in scores.items()), key=lambda x: -x[1])
+
+
+def feedback_factor(helped: int, not_helped: int) -> float:
+    return 1.0 + FEEDBACK_ALPHA * (helped - not_helped) / (helped + not_helped + FEEDBACK_BETA)
+
+
+def _with_feedback(bank: Bank, hits: list[tuple[MemoryRecord, float]]) -> list[tuple[MemoryRecord, float]]:
+    if not hits or bank.count("feedback") == 0:
+        return hits
+    counts = bank.feedback_counts([r.id for r, _ in hits])
+    adjusted = [(r, s * feedback_factor(counts.get(r.id, {}).get("helped", 0),
+                                        counts.get(r.id, {}).get("not_helped", 0))) for r, s in hits]
+    return sorted(adjusted, key=lambda x: -x[1])
+
+
+def rank_records(bank: Bank, task: str, where: str | None, limit: int, rank: Rank = "bm25",
+                 embedder: Any = None, qvec: Any = None) -> list[tuple[MemoryRecord, float]]:
+    """Top `limit` records inside the filter. When fewer than `limit` match the query, the rest of the
+    filtered records (most supported first) fill the list with score 0."""
+    pool = limit * 3
+    if rank == "bm25":
+        hits = _bm25(bank, task, where, pool)
+    elif rank == "vector":
+        hits = _vector(bank, embedder, qvec, where, pool)
+    else:
+        hits = _rrf(_bm25(bank, task, where, pool), _vector(bank, embedder, qvec, where, pool))
+    hits = _with_feedback(bank, hits)[:limit]
     if len(hits) < limit:
         have = {r.id for r, _ in hits}
         extra = [r for r in bank.records(where, limit=limit + len(have) + 50) if r.id not in have]
@@ -76,22 +137,37 @@ def rank_bm25(bank: Bank, task: str, where: str | None, limit: int) -> list[tupl
 
 
 def retrieve(bank: Bank, task: str, category: str | None = None, subcategory: str | None = None,
-             limit: int = DEFAULT_LIMIT) -> Retrieval:
+             limit: int = DEFAULT_LIMIT, rank: Rank = "bm25", embedder: Any = None, taxonomy: Any = None,
+             classify_threshold: float | None = None) -> Retrieval:
+    """`embedder` may be None (model not loaded): then vector/hybrid ranking fall back to BM25 and an
+    untagged task is searched over all records (classified_by "none")."""
     limit = max(1, min(int(limit), MAX_LIMIT))
+    classified_by: ClassifiedBy = "caller" if category else "none"
+    confidence = None
     if bank.count("records") == 0:
         return Retrieval(records=[], match="none", category=category, subcategory=subcategory,
-                         guidance=guidance_block([], "none", category, subcategory))
+                         classified_by=classified_by, rank=rank, guidance="")
+    if embedder is None:
+        rank = "bm25"
+    qvec = embedder.encode([task])[0] if embedder is not None and (rank != "bm25" or not category) else None
+    if not category and embedder is not None:
+        from .classify import CONFIDENCE_THRESHOLD, classify
+
+        c = classify(bank, embedder, task, taxonomy, classify_threshold or CONFIDENCE_THRESHOLD)
+        if c is not None:
+            category, subcategory, confidence, classified_by = c.category, c.subcategory, c.confidence, "server"
     for level, where in _levels(category, subcategory):
-        hits = rank_bm25(bank, task, where, limit)
+        hits = rank_records(bank, task, where, limit, rank, embedder, qvec)
         if hits:
             records = [RetrievedRecord(
                 record_id=r.id, category=r.category, subcategory=r.subcategory, constraints=r.constraints,
                 source_models=sorted(set(r.preferred_models) | set(r.unpreferred_models)), support=r.support,
-                score=round(s, 4)) for r, s in hits]
+                score=round(s, 6)) for r, s in hits]
             return Retrieval(records=records, match=level, category=category, subcategory=subcategory,
+                             classified_by=classified_by, confidence=confidence, rank=rank,
                              guidance=guidance_block(records, level, category, subcategory))
     return Retrieval(records=[], match="none", category=category, subcategory=subcategory,
-                     guidance=guidance_block([], "none", category, subcategory))
+                     classified_by=classified_by, confidence=confidence, rank=rank, guidance="")
 
 
 def guidance_block(records: list[RetrievedRecord], match: Match, category: str | None,
@@ -120,3 +196,4 @@ def guidance_block(records: list[RetrievedRecord], match: Match, category: str |
             lines.append(f"{n}. {c.text()} [{r.category} > {r.subcategory or '-'}; "
                          f"supported by {r.support} {contrasts}; from {src}]")
     return "\n".join(lines)
+

@@ -16,11 +16,12 @@ def register_all(server: MCPServer, memory: Memory) -> None:
         get_constraints,
         memory_status,
         next_contrast,
+        report_feedback,
         resources,
         submit_constraints,
         submit_trajectory,
     )
 
     for module in (submit_trajectory, get_constraints, memory_status, resources, next_contrast,
-                   submit_constraints, distill_prompt):
+                   submit_constraints, distill_prompt, report_feedback):
         module.register(server, memory)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from mcp.types import ToolAnnotations
 from pydantic import BaseModel, Field, field_validator
@@ -24,6 +24,7 @@ class Query(BaseModel):
     subcategory: str | None = Field(default=None, max_length=MAX_NAME)
     model: str | None = Field(default=None, max_length=MAX_NAME)
     limit: int = Field(default=3, ge=1, le=MAX_LIMIT)
+    rank: Literal["bm25", "vector", "hybrid"] | None = None
 
     @field_validator("task", "category", "subcategory", "model", mode="after")
     @classmethod
@@ -52,9 +53,16 @@ def register(server: MCPServer, memory: Memory) -> None:
         subcategory: Annotated[str | None, Field(description="Subcategory from memcollab://taxonomy")] = None,
         model: Annotated[str | None, Field(description="Your model name (for feedback statistics)")] = None,
         limit: Annotated[int, Field(description="How many records (each up to 3 constraints); 3 is best")] = 3,
+        rank: Annotated[str | None, Field(
+            description="'bm25' (default), 'vector' or 'hybrid' (reciprocal rank fusion of both)")] = None,
     ) -> Retrieval:
         """Fetch the shared constraints for this kind of task: records with the same (category, subcategory),
         ranked by similarity to the task; falls back to the category, then to all records, and says which
-        level matched. Put `guidance` in your prompt as advice."""
-        q = validated(Query, task=task, category=category, subcategory=subcategory, model=model, limit=limit)
-        return retrieve(memory.bank, q.task, q.category, q.subcategory, q.limit)
+        level matched. Without a category the server classifies the task itself (classified_by, confidence).
+        Put `guidance` in your prompt as advice."""
+        q = validated(Query, task=task, category=category, subcategory=subcategory, model=model, limit=limit,
+                      rank=rank)
+        ranking = q.rank or memory.settings.rank
+        embedder = memory.embedder(wait=not q.category or ranking != "bm25")
+        return retrieve(memory.bank, q.task, q.category, q.subcategory, q.limit, ranking,  # type: ignore[arg-type]
+                        embedder, memory.taxonomy)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from mcp.types import ToolAnnotations
 from pydantic import BaseModel, Field
@@ -29,10 +29,21 @@ class Status(BaseModel):
     records_by_category: dict[str, int]
     models: dict[str, int] = Field(description="trajectories per model")
     feedback: dict[str, int] = Field(default_factory=dict, description="helped / not_helped reports in all")
+    feedback_by_model: dict[str, dict[str, int]] = Field(
+        default_factory=dict, description="per consuming model: helped / not_helped reports")
     constraints_by_verdict: dict[str, int] = Field(
         default_factory=dict, description="proposed constraints: stored, merged into an existing one, rejected")
     rejection_rate: float = Field(0.0, description="rejected / proposed constraints")
     rejection_reasons: dict[str, int] = Field(default_factory=dict)
+
+
+def _feedback_by_model(bank: Any) -> dict[str, dict[str, int]]:
+    tbl = bank._arrow("feedback", ["model", "helped"])
+    out: dict[str, dict[str, int]] = {}
+    for model, helped in zip(tbl.column("model").to_pylist(), tbl.column("helped").to_pylist(), strict=True):
+        c = out.setdefault(model or "(unnamed)", {"helped": 0, "not_helped": 0})
+        c["helped" if helped else "not_helped"] += 1
+    return out
 
 
 def status(memory: Memory) -> Status:
@@ -53,6 +64,7 @@ def status(memory: Memory) -> Status:
         models=dict(bank.counter("trajectories", "model").most_common()),
         feedback={"helped": sum(c["helped"] for c in fb.values()),
                   "not_helped": sum(c["not_helped"] for c in fb.values())},
+        feedback_by_model=_feedback_by_model(bank),
         constraints_by_verdict=dict(verdicts),
         rejection_rate=round(verdicts.get("rejected", 0) / proposed, 4) if proposed else 0.0,
         rejection_reasons=dict(sum((Counter({r.split(" (")[0]: n}) for r, n in reasons.items()), Counter())),

@@ -12,7 +12,6 @@ from pydantic import BaseModel, Field
 from memcollab.distill.prompt import PROMPT_VERSION
 from memcollab.distill.store_constraints import store_distilled
 from memcollab.distill.validate import DistillOutput
-from memcollab.store.embed import embedder_if_ready
 from memcollab.store.models import MAX_NAME
 
 from .errors import tool_errors, validated
@@ -45,7 +44,7 @@ def submit_constraints_for(memory: Memory, pair_id: str, output: DistillOutput, 
         raise ToolError(f"no contrast pair {pair_id!r}; call next_contrast for a pair id")
     if pair.status == "distilled":
         raise ToolError(f"pair {pair_id} was already distilled; call next_contrast for another")
-    res = store_distilled(bank, pair, output, distiller or "mcp-client", PROMPT_VERSION, embedder_if_ready())
+    res = store_distilled(bank, pair, output, distiller or "mcp-client", PROMPT_VERSION, memory.embedder(wait=False))
     after = bank.get_pair(pair_id)
     return Stored(pair_id=pair_id, status=after.status if after else "unknown", record_id=res.record_id,
                   stored=res.stored, merged=res.merged, rejected=res.rejected,
@@ -74,4 +73,6 @@ def register(server: MCPServer, memory: Memory) -> None:
             except json.JSONDecodeError:
                 raise ToolError("constraints must be a list of {when, enforce, avoid} objects or that list as JSON") from None
         output = validated(DistillOutput, category=category, subcategory=subcategory, constraints=constraints)
-        return submit_constraints_for(memory, pair_id, output, distiller)
+        result = submit_constraints_for(memory, pair_id, output, distiller)
+        memory.written()
+        return result

@@ -57,4 +57,6 @@ def register(server: MCPServer, memory: Memory) -> None:
         item = validated(TrajectoryIn, task=task, model=model, final_answer=final_answer, outcome=outcome,
                          steps=steps, task_id=task_id, agent=agent, category=category, subcategory=subcategory,
                          metadata=metadata)
-        return submit(memory.bank, item)
+        result = submit(memory.bank, item)
+        memory.written()
+        return result
