@@ -41,8 +41,9 @@ def _taxonomy_vectors(embedder: Any, taxonomy: Any) -> tuple[list[tuple[str, str
 
 
 def classify(bank: Bank, embedder: Any, task: str, taxonomy: Any | None = None,
-             threshold: float = CONFIDENCE_THRESHOLD) -> Classification | None:
-    vec = embedder.encode([task])[0]
+             threshold: float = CONFIDENCE_THRESHOLD, vec: Any = None) -> Classification | None:
+    """`vec`: the task's embedding when the caller already has it."""
+    vec = embedder.encode([task])[0] if vec is None else vec
     votes: dict[tuple[str, str], float] = defaultdict(float)
     for row, sim in nearest(bank, embedder, vec, None, K):
         if sim > 0:

@@ -18,6 +18,7 @@ log = logging.getLogger("memcollab.embed")
 _lock = threading.Lock()
 _loaded: dict[str, Embedder] = {}
 _ready = threading.Event()
+_started = threading.Event()
 
 
 class Embedder:
@@ -58,6 +59,7 @@ def _load(name: str) -> Embedder:
 def get_embedder() -> Embedder:
     """The process's embedder, loading it on first use (blocking)."""
     name = model_name()
+    _started.set()
     with _lock:
         if name not in _loaded:
             _loaded[name] = _load(name)
@@ -75,6 +77,13 @@ def start_background_load() -> threading.Thread:
     t = threading.Thread(target=go, name="memcollab-embedder", daemon=True)
     t.start()
     return t
+
+
+def state() -> str:
+    """"ready", "loading" (a load has started) or "not loaded"."""
+    if _ready.is_set():
+        return "ready"
+    return "loading" if _lock.locked() or _started.is_set() else "not loaded"
 
 
 def embedder_if_ready() -> Embedder | None:

@@ -153,7 +153,7 @@ def retrieve(bank: Bank, task: str, category: str | None = None, subcategory: st
     if not category and embedder is not None:
         from .classify import CONFIDENCE_THRESHOLD, classify
 
-        c = classify(bank, embedder, task, taxonomy, classify_threshold or CONFIDENCE_THRESHOLD)
+        c = classify(bank, embedder, task, taxonomy, classify_threshold or CONFIDENCE_THRESHOLD, qvec)
         if c is not None:
             category, subcategory, confidence, classified_by = c.category, c.subcategory, c.confidence, "server"
     for level, where in _levels(category, subcategory):

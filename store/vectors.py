@@ -85,7 +85,7 @@ def nearest(bank: Bank, embedder: Any, vector: Any, where: str | None, k: int) -
     tbl = vectors_table(bank, embedder)
     flt = eq("model", embedder.name) + (f" AND ({where})" if where else "")
     rows = (tbl.search(vector, vector_column_name="vector").distance_type("dot").where(flt, prefilter=True)
-            .select(["id", "kind", "ref_id", "category", "subcategory"]).limit(k).to_list())
+            .select(["id", "kind", "ref_id", "category", "subcategory", "_distance"]).limit(k).to_list())
     return [(r, 1.0 - float(r["_distance"])) for r in rows]
 
 

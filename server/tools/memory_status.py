@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from mcp.types import ToolAnnotations
 from pydantic import BaseModel, Field
 
+from memcollab.store.embed import state as embed_state
 from memcollab.store.models import SCHEMA_VERSION
 
 from .errors import tool_errors
@@ -29,6 +30,7 @@ class Status(BaseModel):
     records_by_category: dict[str, int]
     models: dict[str, int] = Field(description="trajectories per model")
     feedback: dict[str, int] = Field(default_factory=dict, description="helped / not_helped reports in all")
+    embedding_model: str = Field("", description="'ready', 'loading', 'not loaded' or 'off'")
     feedback_by_model: dict[str, dict[str, int]] = Field(
         default_factory=dict, description="per consuming model: helped / not_helped reports")
     constraints_by_verdict: dict[str, int] = Field(
@@ -64,6 +66,7 @@ def status(memory: Memory) -> Status:
         models=dict(bank.counter("trajectories", "model").most_common()),
         feedback={"helped": sum(c["helped"] for c in fb.values()),
                   "not_helped": sum(c["not_helped"] for c in fb.values())},
+        embedding_model=embed_state() if memory.settings.embeddings else "off",
         feedback_by_model=_feedback_by_model(bank),
         constraints_by_verdict=dict(verdicts),
         rejection_rate=round(verdicts.get("rejected", 0) / proposed, 4) if proposed else 0.0,
