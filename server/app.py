@@ -17,6 +17,7 @@ from mcp.server import MCPServer
 
 from memcollab.store.bank import Bank
 from memcollab.store.embed import embedder_if_ready, get_embedder, wait_for_embedder
+from memcollab.store.maintain import AutoMaintainer
 from memcollab.store.vectors import Indexer
 
 from .settings import Settings
@@ -37,6 +38,7 @@ class Memory:
         self.settings = settings
         self.bank = Bank(settings.store)
         self.indexer = Indexer(self.bank, get_embedder)
+        self.maintainer = AutoMaintainer(self.bank)
 
     @cached_property
     def taxonomy(self) -> Any:
@@ -62,8 +64,10 @@ class Memory:
         return wait_for_embedder(self.settings.embed_wait)
 
     def written(self) -> None:
-        """Something new to embed: wake the indexer (it runs only once the model is loaded)."""
+        """After a write: wake the indexer (it runs only once the model is loaded) and count towards the
+        next automatic maintenance."""
         self.indexer.poke()
+        self.maintainer.wrote()
 
 
 def create_server(settings: Settings | None = None, memory: Memory | None = None) -> MCPServer:

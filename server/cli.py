@@ -34,12 +34,55 @@ def _settings(args: argparse.Namespace) -> Settings:
     return s
 
 
+def _exit_with_parent() -> None:
+    """A stdio server whose client died without closing our stdin would linger: watch the parent."""
+    import threading
+    import time
+
+    parent = os.getppid()
+
+    def watch() -> None:
+        while True:
+            time.sleep(0.5)
+            if os.getppid() != parent:
+                logging.getLogger("memcollab.server").warning("client process went away; exiting")
+                os._exit(0)
+
+    threading.Thread(target=watch, name="memcollab-parent-watch", daemon=True).start()
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from .app import create_server
 
     settings = _settings(args)
     _logging(settings.log_level)
+    _exit_with_parent()
     create_server(settings).run("stdio")
+    return 0
+
+
+def cmd_maintain(args: argparse.Namespace) -> int:
+    from memcollab.store.bank import Bank
+    from memcollab.store.maintain import maintain
+
+    report = maintain(Bank(_settings(args).store))
+    if report is None:
+        print("maintenance is running in another process; skipped", file=sys.stderr)
+        return 0
+    print(json.dumps(report))
+    return 0
+
+
+def cmd_forget(args: argparse.Namespace) -> int:
+    from memcollab.store.bank import Bank
+    from memcollab.store.forget import forget
+
+    try:
+        report = forget(Bank(_settings(args).store), args.record, args.model, args.agent, args.dry_run)
+    except (ValueError, LookupError) as err:
+        print(f"memcollab forget: {err}", file=sys.stderr)
+        return 2
+    print(report.model_dump_json())
     return 0
 
 
@@ -139,6 +182,12 @@ def build_parser() -> argparse.ArgumentParser:
     add("status", cmd_status, "what the bank holds").add_argument("--json", action="store_true")
     add("export", cmd_export, "write the bank as JSONL").add_argument("file", help="output file, or - for stdout")
     add("import", cmd_import, "read JSONL into the bank").add_argument("file", help="input file, or - for stdin")
+    add("maintain", cmd_maintain, "compact tables, refresh indexes, drop old versions (one process at a time)")
+    f = add("forget", cmd_forget, "remove a record, or everything from one model or agent")
+    f.add_argument("--record", help="a record id")
+    f.add_argument("--model", help="every trajectory, pair and record from this model")
+    f.add_argument("--agent", help="every trajectory, pair and record from this agent")
+    f.add_argument("--dry-run", action="store_true", help="only report what would be removed")
     d = add("distill", cmd_distill, "distil pending contrast pairs into constraints with an LLM (litellm)")
     d.add_argument("--model", help="any litellm model string (default: $MEMCOLLAB_DISTILL_MODEL)")
     d.add_argument("--api-base", help="provider base URL, e.g. a local OpenAI-compatible server")

@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("memcollab.store")
 T = TypeVar("T")
 
-TABLES = ("meta", "trajectories", "pairs", "records", "feedback", "verdicts")
+TABLES = ("meta", "trajectories", "pairs", "records", "feedback", "verdicts", "forgotten")
 
 
 def sql_str(value: str) -> str:
@@ -90,6 +90,10 @@ def _schemas() -> dict[str, pa.Schema]:
         "verdicts": pa.schema([
             ("id", pa.string()), ("pair_id", pa.string()), ("verdict", pa.string()), ("reason", pa.string()),
             ("text", pa.string()), ("distiller", pa.string()), ("created_at", ts),
+        ]),
+        "forgotten": pa.schema([
+            ("id", pa.string()), ("kind", pa.string()), ("value", pa.string()), ("reason", pa.string()),
+            ("created_at", ts),
         ]),
         "feedback": pa.schema([
             ("id", pa.string()), ("record_id", pa.string()), ("helped", pa.bool_()), ("model", pa.string()),

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
 def register_all(server: MCPServer, memory: Memory) -> None:
     from . import (
         distill_prompt,
+        forget,
         get_constraints,
         memory_status,
         next_contrast,
@@ -23,5 +24,5 @@ def register_all(server: MCPServer, memory: Memory) -> None:
     )
 
     for module in (submit_trajectory, get_constraints, memory_status, resources, next_contrast,
-                   submit_constraints, distill_prompt, report_feedback):
+                   submit_constraints, distill_prompt, report_feedback, forget):
         module.register(server, memory)

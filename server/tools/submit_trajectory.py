@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated, Any
 
+from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import ToolAnnotations
 from pydantic import BaseModel, Field
 
 from memcollab.distill.pairing import pair_task
 from memcollab.store.bank import Bank
+from memcollab.store.forget import is_forgotten
 from memcollab.store.models import TrajectoryIn
 
 from .errors import tool_errors, validated
@@ -28,6 +30,8 @@ class SubmitResult(BaseModel):
 
 def submit(bank: Bank, item: TrajectoryIn) -> SubmitResult:
     t = item.to_trajectory()
+    if is_forgotten(bank, "trajectory", t.id):
+        raise ToolError(f"this trajectory ({t.id}) was removed with `forget` and is not stored again")
     stored = bank.add_trajectory(t)
     pending = pair_task(bank, t.task_id)
     return SubmitResult(trajectory_id=t.id, task_id=t.task_id, stored=stored, pending_pairs=pending)

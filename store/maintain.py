@@ -1,0 +1,99 @@
+"""Maintenance for long use: compaction, index refresh and cleanup of old versions.
+
+Every LanceDB write adds a version and usually a small fragment; thousands of single-row submits mean
+thousands of files and slower scans. `maintain` runs LanceDB's `optimize()` on every table: it compacts small
+fragments, folds new rows into the FTS and vector indexes, and removes versions older than
+`KEEP_VERSIONS_FOR` (never `delete_unverified`, so files another process is still writing are left alone).
+
+One process at a time: a file lock (<store>/.maintain.lock, non-blocking); a process that finds it held
+skips. The server runs it by itself in a background thread every `AUTO_EVERY` writes (MEMCOLLAB_AUTO_MAINTAIN,
+0 turns it off); `memcollab maintain` runs it by hand.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from datetime import timedelta
+from typing import Any
+
+from .bank import TABLES, Bank, retry
+
+log = logging.getLogger("memcollab.maintain")
+KEEP_VERSIONS_FOR = timedelta(minutes=10)
+AUTO_EVERY = 500
+
+
+def _fragments(tbl: Any) -> int:
+    try:
+        return int(tbl.stats().fragment_stats.num_fragments)
+    except Exception:
+        return -1
+
+
+def maintain(bank: Bank, keep_versions_for: timedelta = KEEP_VERSIONS_FOR) -> dict[str, Any] | None:
+    """Optimize every table; None when another process holds the maintenance lock."""
+    from filelock import FileLock, Timeout
+
+    bank.connect()
+    lock = FileLock(str(bank.path / ".maintain.lock"), timeout=0)
+    try:
+        lock.acquire()
+    except Timeout:
+        log.info("maintenance already running in another process; skipped")
+        return None
+    try:
+        report: dict[str, Any] = {}
+        started = time.monotonic()
+        db = bank.connect()
+        for name in db.list_tables().tables:
+            tbl = bank.table(name) if name in TABLES else db.open_table(name)
+            before = _fragments(tbl)
+            retry(lambda t=tbl: t.optimize(cleanup_older_than=keep_versions_for, delete_unverified=False),
+                  f"optimize {name}")
+            report[name] = {"fragments_before": before, "fragments_after": _fragments(tbl)}
+        report["seconds"] = round(time.monotonic() - started, 3)
+        return report
+    finally:
+        lock.release()
+
+
+def auto_every() -> int:
+    try:
+        return int(os.environ.get("MEMCOLLAB_AUTO_MAINTAIN", AUTO_EVERY))
+    except ValueError:
+        return AUTO_EVERY
+
+
+class AutoMaintainer:
+    """Counts this process's writes and runs maintenance in a background thread every N of them."""
+
+    def __init__(self, bank: Bank, every: int | None = None):
+        self.bank, self.every = bank, auto_every() if every is None else every
+        self._writes = 0
+        self._lock = threading.Lock()
+        self._running = threading.Event()
+        self.runs = 0
+
+    def wrote(self, n: int = 1) -> None:
+        if self.every <= 0:
+            return
+        with self._lock:
+            self._writes += n
+            due = self._writes >= self.every and not self._running.is_set()
+            if due:
+                self._writes = 0
+                self._running.set()
+        if due:
+            threading.Thread(target=self._run, name="memcollab-maintain", daemon=True).start()
+
+    def _run(self) -> None:
+        try:
+            if maintain(self.bank) is not None:
+                self.runs += 1
+        except Exception:
+            log.exception("automatic maintenance failed; it will be tried again later")
+        finally:
+            self._running.clear()
