@@ -1,4 +1,4 @@
-"""`memcollab serve | status | export | import` (and the commands other modules add).
+"""The `memcollab` command: serve, status, export, import, distill, maintain, forget.
 
 Only `serve` speaks on stdout (JSON-RPC); every other command prints its result on stdout and progress on
 stderr. Heavy modules are imported inside the command that needs them.

@@ -28,7 +28,7 @@ AUTO_EVERY = 500
 
 def _fragments(tbl: Any) -> int:
     try:
-        return int(tbl.stats().fragment_stats.num_fragments)
+        return int(tbl.stats()["fragment_stats"]["num_fragments"])
     except Exception:
         return -1
 
