@@ -1,0 +1,140 @@
+"""Crashes: a server SIGKILLed at random moments while it writes loses no acknowledged write and leaves
+nothing half-written; the server exits within 2 s when its client goes away."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from conftest import MEMCOLLAB, server_env, traj
+from memcollab.store.bank import Bank
+
+INIT = [{"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+    "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "crash", "version": "0"}}},
+    {"jsonrpc": "2.0", "method": "notifications/initialized"}]
+
+
+def _send(proc: subprocess.Popen, msg: dict) -> None:
+    proc.stdin.write((json.dumps(msg) + "\n").encode())
+    proc.stdin.flush()
+
+
+def _spawn(store, **env) -> subprocess.Popen:
+    proc = subprocess.Popen([MEMCOLLAB, "serve"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, env=server_env(store, MEMCOLLAB_EMBEDDINGS="off", **env))
+    for m in INIT:
+        _send(proc, m)
+    assert json.loads(proc.stdout.readline())["id"] == 0
+    return proc
+
+
+def _round(store, rnd: int, rng: random.Random) -> list[str]:
+    """Submit as fast as possible, pipelined; SIGKILL after a random delay; return acknowledged ids."""
+    proc = _spawn(store)
+    acked: list[str] = []
+
+    def reader() -> None:
+        for line in proc.stdout:
+            msg = json.loads(line)
+            sc = msg.get("result", {}).get("structuredContent")
+            if sc and "trajectory_id" in sc:
+                acked.append(sc["trajectory_id"])
+
+    t = threading.Thread(target=reader, daemon=True)
+    t.start()
+    # the first write pays for opening the store; the kill lands at a random moment after that
+    kill_at = float("inf")
+    deadline = time.monotonic() + 30
+    i = 0
+    try:
+        while time.monotonic() < min(kill_at, deadline):
+            if acked and kill_at == float("inf"):
+                kill_at = time.monotonic() + rng.uniform(0.0, 1.0)
+            a = traj(f"crash round {rnd} task {i // 3}", f"model-{i % 3}", "correct" if i % 2 else "incorrect",
+                     str(i))
+            _send(proc, {"jsonrpc": "2.0", "id": i + 1, "method": "tools/call",
+                         "params": {"name": "submit_trajectory", "arguments": a}})
+            i += 1
+            time.sleep(0.005)
+    except BrokenPipeError:
+        pass
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    t.join(5)
+    return list(acked)
+
+
+def _check_store(store, acked: set[str]) -> None:
+    bank = Bank(store)  # a fresh handle: the store opens after the crash
+    trajs = bank.trajectories()  # every row parses into the model: nothing half-written
+    ids = [t.id for t in trajs]
+    assert len(ids) == len(set(ids))
+    assert acked <= set(ids), f"lost acknowledged writes: {len(acked - set(ids))}"
+    known = set(ids)
+    for p in bank.pairs():
+        assert p.preferred_id in known and p.unpreferred_id in known
+
+
+def _kill_rounds(tmp_path, rounds: int) -> None:
+    store = tmp_path / "s"
+    rng = random.Random(1234)
+    acked: set[str] = set()
+    for rnd in range(rounds):
+        acked |= set(_round(store, rnd, rng))
+        _check_store(store, acked)
+    assert acked, "some writes must have been acknowledged"
+
+
+def test_sigkill_while_writing_loses_no_acknowledged_write(tmp_path):
+    _kill_rounds(tmp_path, 6)
+
+
+@pytest.mark.slow
+def test_sigkill_while_writing_many_rounds(tmp_path):
+    _kill_rounds(tmp_path, 30)
+
+
+def test_exits_within_two_seconds_when_stdin_closes(tmp_path):
+    proc = _spawn(tmp_path / "s")
+    proc.stdin.close()
+    t0 = time.monotonic()
+    proc.wait(timeout=10)
+    assert time.monotonic() - t0 < 2.0
+
+
+def test_exits_within_two_seconds_when_the_parent_dies(tmp_path):
+    # A parent that starts the server with an open pipe as its stdin, then is SIGKILLed.
+    code = (f"import subprocess, sys, time\n"
+            f"p = subprocess.Popen([{MEMCOLLAB!r}, 'serve'], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,"
+            f" stderr=subprocess.DEVNULL)\n"
+            f"print(p.pid, flush=True)\n"
+            f"time.sleep(60)\n")
+    env = server_env(tmp_path / "s", MEMCOLLAB_EMBEDDINGS="off")
+    parent = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, env=env)
+    child = int(parent.stdout.readline())
+    time.sleep(3)  # let the server start
+    os.kill(parent.pid, signal.SIGKILL)
+    parent.wait()
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < 5:
+        try:
+            os.kill(child, 0)
+        except ProcessLookupError:
+            break
+        try:  # reap it if it became our zombie (it is reparented to init, normally)
+            os.waitpid(child, os.WNOHANG)
+        except ChildProcessError:
+            pass
+        time.sleep(0.05)
+    else:
+        os.kill(child, signal.SIGKILL)
+        pytest.fail("server still running 5 s after its parent died")
+    assert time.monotonic() - t0 < 2.0
