@@ -43,7 +43,7 @@ def _exit_with_parent() -> None:
 
     def watch() -> None:
         while True:
-            time.sleep(0.5)
+            time.sleep(0.2)
             if os.getppid() != parent:
                 logging.getLogger("memcollab.server").warning("client process went away; exiting")
                 os._exit(0)
@@ -136,6 +136,10 @@ def cmd_import(args: argparse.Namespace) -> int:
         report = import_jsonl(bank, src)
     for task_id in report["tasks_to_pair"]:
         pair_task(bank, task_id)
+    if sum(report["stored"].values()) >= 1000:  # many new fragments: fold them in now
+        from memcollab.store.maintain import maintain
+
+        maintain(bank)
     for err in report["errors"][:20]:
         print(f"skipped {err}", file=sys.stderr)
     print(json.dumps({"read": report["read"], "stored": report["stored"], "errors": len(report["errors"])}))

@@ -171,6 +171,7 @@ class Bank:
         self._db: Any = None
         self._tables: dict[str, Any] = {}
         self._lock = threading.RLock()
+        self._locks: dict[str, Any] = {}
         self._fts_ready = False
 
     # --- connection ----------------------------------------------------------------------------
@@ -217,7 +218,11 @@ class Bank:
                                f"{SCHEMA_VERSION}. Upgrade memcollab.")
 
     def _insert(self, name: str, rows: list[dict[str, Any]], key: str = "id") -> int:
-        """Insert rows whose key is not present yet; returns how many were inserted."""
+        """Insert rows whose key is not present yet; returns how many were inserted.
+
+        merge_insert alone does not stop two processes inserting the same new key at the same moment (both
+        see it absent), so inserts into a table also hold a cross-process file lock. The OS releases it
+        when a process dies, so a crash never leaves it held."""
         if not rows:
             return 0
         tbl = self.table(name)
@@ -226,8 +231,16 @@ class Bank:
             res = tbl.merge_insert(key).when_not_matched_insert_all().execute(rows)
             return int(getattr(res, "num_inserted_rows", len(rows)))
 
-        with self._lock:
+        with self._lock, self._file_lock(name):
             return retry(go, f"insert into {name}")
+
+    def _file_lock(self, name: str) -> Any:
+        from filelock import FileLock
+
+        lock = self._locks.get(name)
+        if lock is None:
+            lock = self._locks[name] = FileLock(str(self.path / f".insert-{name}.lock"))
+        return lock
 
     def _select(self, name: str, where: str | None = None, limit: int | None = None,
                 columns: list[str] | None = None) -> list[dict[str, Any]]:

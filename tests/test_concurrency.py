@@ -29,7 +29,8 @@ async def test_four_processes_lose_and_duplicate_nothing(store):
     acked: list[list[str]] = [[] for _ in range(PROCS)]
 
     async def worker(p: int) -> None:
-        async with stdio_client(store) as c:
+        # embeddings off: four torch loads on a 2-core machine would only slow this write test down
+        async with stdio_client(store, MEMCOLLAB_EMBEDDINGS="off") as c:
             for args in workload(p):
                 acked[p].append((await call(c, "submit_trajectory", args))["trajectory_id"])
 
@@ -56,7 +57,7 @@ async def test_same_trajectory_from_four_processes_is_stored_once(store):
     results: list[dict] = []
 
     async def worker() -> None:
-        async with stdio_client(store) as c:
+        async with stdio_client(store, MEMCOLLAB_EMBEDDINGS="off") as c:
             results.append(await call(c, "submit_trajectory", same))
 
     async with anyio.create_task_group() as tg:

@@ -1,0 +1,74 @@
+"""Long use: N single submit_trajectory calls through stdio (real `memcollab serve`), then get_constraints p50
+and the store's size and file count on disk — with automatic maintenance (the default) and without
+(MEMCOLLAB_AUTO_MAINTAIN=0), in the same run. The floor is the no-maintenance store.
+
+    python bench/bench_maintain.py [--submits 5000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import anyio
+from mcp import Client
+from mcp.client.stdio import StdioServerParameters
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_server import fill, pct  # noqa: E402
+
+EXE = str(Path(sys.executable).parent / "memcollab")
+
+
+def disk(store: Path) -> tuple[float, int]:
+    files = [p for p in store.rglob("*") if p.is_file()]
+    return sum(p.stat().st_size for p in files) / 1e6, len(files)
+
+
+async def run(store: Path, submits: int, auto: str) -> dict[str, float]:
+    env = {**os.environ, "MEMCOLLAB_STORE": str(store), "MEMCOLLAB_EMBEDDINGS": "off", "MEMCOLLAB_AUTO_MAINTAIN": auto}
+    async with Client(StdioServerParameters(command=EXE, args=["serve"], env=env), mode="legacy") as c:
+        t0 = time.perf_counter()
+        for i in range(submits):
+            r = await c.call_tool("submit_trajectory", {
+                "task": f"Long-use task {i // 2}: find x", "model": f"m{i % 2}", "final_answer": str(i),
+                "outcome": "correct" if i % 2 else "incorrect", "steps": ["step one", "step two"],
+                "category": "Algebra", "subcategory": "Linear Equations"})
+            assert not r.is_error, r.content
+        rate = submits / (time.perf_counter() - t0)
+        times = []
+        for _ in range(200):
+            t1 = time.perf_counter()
+            await c.call_tool("get_constraints", {"task": "solve the equation for x", "category": "Algebra",
+                                                  "subcategory": "Linear Equations"})
+            times.append((time.perf_counter() - t1) * 1000)
+        status = (await c.call_tool("memory_status", {})).structured_content
+    time.sleep(1)  # let a maintenance pass that is still running finish its files
+    mb, files = disk(store)
+    return {"rate": rate, "p50": pct(times, 0.5), "mb": mb, "files": files, "rows": status["trajectories"]}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--submits", type=int, default=5000)
+    n = ap.parse_args().submits
+    tmp = Path(tempfile.mkdtemp(prefix="memcollab-maintain-"))
+    res = {}
+    for label, auto in (("without maintenance", "0"), ("with automatic maintenance", "500")):
+        store = tmp / label.replace(" ", "-")
+        fill(store, 300)
+        res[label] = anyio.run(run, store, n, auto)
+        r = res[label]
+        print(f"{label:<28} {r['rows']:.0f} trajectories; submits {r['rate']:.0f}/s; get_constraints p50 "
+              f"{r['p50']:.1f} ms; {r['mb']:.1f} MB in {r['files']:.0f} files")
+    a, b = res["without maintenance"], res["with automatic maintenance"]
+    print(f"with maintenance vs without: p50 {b['p50'] / a['p50']:.2f}x, disk {b['mb'] / a['mb']:.2f}x, "
+          f"files {b['files'] / a['files']:.2f}x")
+
+
+if __name__ == "__main__":
+    main()

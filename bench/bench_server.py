@@ -1,0 +1,304 @@
+"""The foundation's figures, in one run, against floors measured in the same run:
+
+- spawn → tools/list for `memcollab serve` and for a bare one-tool MCPServer (the floor), and their ratio;
+- get_constraints p50/p99 over stdio at 1k, 10k and 100k records (filled by import);
+- submit_trajectory calls/s over stdio; import trajectories/s;
+- peak RSS of the server without and with the embedding model loaded;
+- side by side, where node is present: the reference MCP memory server (@modelcontextprotocol/server-memory)
+  with the same client and item counts — search_nodes p50, create_entities calls/s, and two processes
+  writing at once (lost writes) — and memcollab's own two-writers test.
+
+    python bench/bench_server.py [--quick]        (--quick: 1k and 10k only, fewer repeats)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import anyio
+from mcp import Client
+from mcp.client.stdio import StdioServerParameters
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+ROOT = Path(__file__).resolve().parents[1]
+EXE = str(Path(sys.executable).parent / "memcollab")
+FLOOR = """
+from mcp.server import MCPServer
+mcp = MCPServer("floor")
+@mcp.tool()
+def ping() -> str:
+    return "pong"
+mcp.run()
+"""
+NODE_PKG = "@modelcontextprotocol/server-memory"
+
+
+def pct(samples: list[float], q: float) -> float:
+    s = sorted(samples)
+    return s[min(len(s) - 1, int(q * len(s)))]
+
+
+def env_for(store: Path, **extra: str) -> dict[str, str]:
+    return {**os.environ, "MEMCOLLAB_STORE": str(store), **extra}
+
+
+def params(store: Path, **extra: str) -> StdioServerParameters:
+    return StdioServerParameters(command=EXE, args=["serve"], env=env_for(store, **extra))
+
+
+async def spawn_to_list(p: StdioServerParameters) -> float:
+    t0 = time.perf_counter()
+    async with Client(p, mode="legacy") as c:
+        await c.list_tools()
+        return time.perf_counter() - t0
+
+
+def child_pids() -> list[int]:
+    me, out = os.getpid(), []
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                fields = (d / "stat").read_text().rsplit(")", 1)[1].split()
+                if int(fields[1]) == me:
+                    out.append(int(d.name))
+            except (OSError, IndexError, ValueError):
+                pass
+    return out
+
+
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+# --- filling ------------------------------------------------------------------------------------
+
+def record_lines(n: int, seed: int = 1) -> list[str]:
+    from memcollab.store.taxonomy import default_taxonomy
+
+    rng = random.Random(seed)
+    tags = [(c, s) for c, s, _ in default_taxonomy().entries()]
+    words = ("find solve compute remainder circle triangle probability integer sequence function list string sort "
+             "count prime divisor area volume angle ratio percent equation root sum product digit base").split()
+    out = []
+    for i in range(n):
+        c, s = tags[i % len(tags)]
+        task = f"Task {i}: " + " ".join(rng.choice(words) for _ in range(14))
+        out.append(json.dumps({"type": "record", "category": c, "subcategory": s, "task": task, "constraints": [
+            {"when": f"a {rng.choice(words)} problem", "enforce": f"check the {rng.choice(words)} twice",
+             "avoid": f"confusing {rng.choice(words)} with {rng.choice(words)}"}]}))
+    return out
+
+
+def fill(store: Path, n: int) -> float:
+    """Import n records with the CLI's import path; returns records/s. Then maintain (as the CLI does)."""
+    from memcollab.store.bank import Bank
+    from memcollab.store.maintain import maintain
+    from memcollab.store.transfer import import_jsonl
+
+    lines = record_lines(n)
+    bank = Bank(store)
+    t0 = time.perf_counter()
+    import_jsonl(bank, lines, progress=lambda _m: None)
+    rate = n / (time.perf_counter() - t0)
+    maintain(bank)
+    return rate
+
+
+def import_trajectories_rate(n: int) -> float:
+    from memcollab.distill.pairing import pair_task
+    from memcollab.store.bank import Bank
+    from memcollab.store.transfer import import_jsonl
+
+    lines = [json.dumps({"type": "trajectory", "task": f"Imported task {i // 2}", "model": f"m{i % 2}",
+                         "final_answer": str(i), "outcome": "correct" if i % 2 else "incorrect",
+                         "steps": ["one step", "another"], "category": "Algebra"}) for i in range(n)]
+    bank = Bank(Path(tempfile.mkdtemp()) / "s")
+    t0 = time.perf_counter()
+    rep = import_jsonl(bank, lines, progress=lambda _m: None)
+    for task_id in rep["tasks_to_pair"]:
+        pair_task(bank, task_id)
+    return n / (time.perf_counter() - t0)
+
+
+async def query_latency(store: Path, n: int) -> tuple[float, float]:
+    from memcollab.store.taxonomy import default_taxonomy
+
+    tags = [(c, s) for c, s, _ in default_taxonomy().entries()]
+    rng = random.Random(5)
+    async with Client(params(store, MEMCOLLAB_EMBEDDINGS="off", MEMCOLLAB_AUTO_MAINTAIN="0"), mode="legacy") as c:
+        await c.call_tool("get_constraints", {"task": "warm up", "category": "Algebra"})
+        times = []
+        for _ in range(n):
+            cat, sub = rng.choice(tags)
+            t0 = time.perf_counter()
+            r = await c.call_tool("get_constraints", {"task": "find the remainder of a prime divisor sum",
+                                                      "category": cat, "subcategory": sub})
+            times.append((time.perf_counter() - t0) * 1000)
+            assert not r.is_error and r.structured_content["records"], r
+    return pct(times, 0.5), pct(times, 0.99)
+
+
+async def submit_rate(store: Path, n: int) -> float:
+    async with Client(params(store, MEMCOLLAB_EMBEDDINGS="off"), mode="legacy") as c:
+        await c.call_tool("memory_status", {})
+        t0 = time.perf_counter()
+        for i in range(n):
+            r = await c.call_tool("submit_trajectory", {"task": f"rate task {i // 2}", "model": f"m{i % 2}",
+                                                        "final_answer": str(i), "outcome": "correct" if i % 2
+                                                        else "incorrect", "steps": ["a", "b"]})
+            assert not r.is_error
+        return n / (time.perf_counter() - t0)
+
+
+async def rss(store: Path) -> tuple[float, float]:
+    async with Client(params(store, MEMCOLLAB_EMBEDDINGS="off"), mode="legacy") as c:
+        await c.call_tool("get_constraints", {"task": "circle area", "category": "Geometry"})
+        without = max(peak_rss_mb(p) for p in child_pids())
+    async with Client(params(store), mode="legacy") as c:
+        r = await c.call_tool("get_constraints", {"task": "circle area"})  # untagged: loads the model
+        assert r.structured_content["classified_by"] == "server", r
+        with_model = max(peak_rss_mb(p) for p in child_pids())
+    return without, with_model
+
+
+async def memcollab_two_writers(store: Path, each: int) -> tuple[int, int]:
+    async def writer(w: int) -> None:
+        async with Client(params(store, MEMCOLLAB_EMBEDDINGS="off"), mode="legacy") as c:
+            for i in range(each):
+                await c.call_tool("submit_trajectory", {"task": f"two writers {w}-{i}", "model": f"w{w}",
+                                                        "final_answer": "1", "outcome": "correct"})
+
+    async with anyio.create_task_group() as tg:
+        for w in range(2):
+            tg.start_soon(writer, w)
+    from memcollab.store.bank import Bank
+
+    return 2 * each, Bank(store).count("trajectories")
+
+
+# --- the reference server ------------------------------------------------------------------------
+
+def reference_entry() -> str | None:
+    if not shutil.which("node") or not shutil.which("npm"):
+        return None
+    prefix = ROOT / "bench" / ".node"
+    entry = prefix / "node_modules" / NODE_PKG / "dist" / "index.js"
+    if not entry.exists():
+        subprocess.run(["npm", "install", "--silent", "--prefix", str(prefix), NODE_PKG], check=False,
+                       capture_output=True, timeout=300)
+    return str(entry) if entry.exists() else None
+
+
+def ref_params(entry: str, file: Path) -> StdioServerParameters:
+    return StdioServerParameters(command="node", args=[entry], env={**os.environ, "MEMORY_FILE_PATH": str(file)})
+
+
+def entity(i: int, w: str = "") -> dict[str, Any]:
+    return {"name": f"task-{w}{i}", "entityType": "task",
+            "observations": [f"Task {i}: find the remainder of a prime divisor sum", "When x, enforce y; avoid z"]}
+
+
+async def reference(entry: str, counts: list[int]) -> dict[str, Any]:
+    out: dict[str, Any] = {"spawn": pct([await spawn_to_list(ref_params(entry, Path(tempfile.mkdtemp()) / "m.jsonl"))
+                                         for _ in range(3)], 0.5)}
+    file = Path(tempfile.mkdtemp()) / "m.jsonl"
+    async with Client(ref_params(entry, file), mode="legacy") as c:
+        t0 = time.perf_counter()
+        for i in range(300):
+            await c.call_tool("create_entities", {"entities": [entity(i)]})
+        out["create_rate"] = 300 / (time.perf_counter() - t0)
+        have = 300
+        for n in counts:
+            while have < n:
+                batch = [entity(i) for i in range(have, min(n, have + 500))]
+                await c.call_tool("create_entities", {"entities": batch})
+                have += len(batch)
+            times = []
+            for _ in range(100):
+                t0 = time.perf_counter()
+                await c.call_tool("search_nodes", {"query": "remainder"})
+                times.append((time.perf_counter() - t0) * 1000)
+            out[n] = pct(times, 0.5)
+    file = Path(tempfile.mkdtemp()) / "m.jsonl"
+
+    async def writer(w: str) -> None:
+        async with Client(ref_params(entry, file), mode="legacy") as c:
+            for i in range(300):
+                await c.call_tool("create_entities", {"entities": [entity(i, w)]})
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(writer, "a")
+        tg.start_soon(writer, "b")
+    async with Client(ref_params(entry, file), mode="legacy") as c:
+        r = await c.call_tool("read_graph", {})
+        graph = r.structured_content or json.loads(r.content[0].text)
+    out["two_writers"] = (600, len(graph.get("entities", [])))
+    return out
+
+
+async def main_async(quick: bool) -> None:
+    repeats = 3 if quick else 5
+    counts = [1000, 10_000] if quick else [1000, 10_000, 100_000]
+    tmp = Path(tempfile.mkdtemp(prefix="memcollab-bench-"))
+    floor_file = tmp / "floor.py"
+    floor_file.write_text(FLOOR)
+    floor = [await spawn_to_list(StdioServerParameters(command=sys.executable, args=[str(floor_file)]))
+             for _ in range(repeats)]
+    ours = [await spawn_to_list(params(tmp / f"spawn{i}")) for i in range(repeats)]
+    f50, o50 = pct(floor, 0.5), pct(ours, 0.5)
+    print(f"spawn -> tools/list p50: floor (bare MCPServer) {f50 * 1000:.0f} ms, memcollab serve {o50 * 1000:.0f} ms, "
+          f"ratio {o50 / f50:.2f}x (target <= 1.3x)")
+
+    lat: dict[int, tuple[float, float]] = {}
+    for n in counts:
+        store = tmp / f"r{n}"
+        rate = fill(store, n)
+        lat[n] = await query_latency(store, 200)
+        print(f"get_constraints over stdio at {n:>6} records: p50 {lat[n][0]:.1f} ms, p99 {lat[n][1]:.1f} ms "
+              f"(records imported at {rate:.0f}/s)")
+    print(f"submit_trajectory over stdio: {await submit_rate(tmp / 'submit', 300):.0f} calls/s")
+    print(f"import: {import_trajectories_rate(10_000 if not quick else 2000):.0f} trajectories/s (with pairing)")
+    without, with_model = await rss(tmp / "r1000")
+    print(f"peak RSS of the server: {without:.0f} MB without the embedding model, {with_model:.0f} MB with it")
+    sent, stored = await memcollab_two_writers(tmp / "two", 300)
+    print(f"memcollab, two processes writing at once: {sent} sent, {stored} stored, "
+          f"{(sent - stored) / sent * 100:.1f}% lost")
+
+    entry = reference_entry()
+    if entry is None:
+        print("reference server: node/npm or the package is not available here; skipped")
+        return
+    ref = await reference(entry, [n for n in counts if n <= 10_000])
+    print(f"reference {NODE_PKG}: spawn -> tools/list p50 {ref['spawn'] * 1000:.0f} ms; "
+          f"create_entities {ref['create_rate']:.0f} calls/s")
+    for n in (1000, 10_000):
+        if n in ref:
+            print(f"reference search_nodes p50 at {n:>6} items: {ref[n]:.1f} ms; memcollab get_constraints p50 "
+                  f"{lat[n][0]:.1f} ms -> memcollab is {ref[n] / lat[n][0]:.1f}x faster")
+    sent, stored = ref["two_writers"]
+    print(f"reference, two processes writing at once: {sent} sent, {stored} stored, "
+          f"{(sent - stored) / sent * 100:.1f}% lost")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true")
+    anyio.run(main_async, ap.parse_args().quick)
+
+
+if __name__ == "__main__":
+    main()
