@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 
-from memcollab.store.bank import Bank, eq
+from memcollab.store.bank import Bank, eq, is_in
 from memcollab.store.models import ContrastPair, Trajectory
 
 
@@ -56,3 +56,16 @@ def pair_task(bank: Bank, task_id: str) -> int:
     """Derive and store the task's contrast pairs; returns how many pairs are pending for the task."""
     bank.add_pairs(pairs_for(bank.trajectories_for_task(task_id)))
     return bank.count("pairs", f"{eq('task_id', task_id)} AND status = 'pending'")
+
+
+def pair_tasks(bank: Bank, task_ids: list[str]) -> int:
+    """Derive pairs for many tasks at once (after an import): one read per 500 tasks, one write in all."""
+    ids = list(dict.fromkeys(task_ids))
+    pairs = []
+    for i in range(0, len(ids), 500):
+        by_task: dict[str, list[Trajectory]] = {}
+        for t in bank.trajectories(is_in("task_id", ids[i:i + 500])):
+            by_task.setdefault(t.task_id, []).append(t)
+        for ts in by_task.values():
+            pairs += pairs_for(ts)
+    return bank.add_pairs(pairs)

@@ -124,7 +124,7 @@ async def distill_pair(bank: Bank, pair: ContrastPair, model: str, api_base: str
         summary.pairs_failed += 1
         summary.failures.append(f"{pair.id}: {reason}")
         return
-    res = await asyncio.to_thread(store_distilled, bank, pair, output, model, PROMPT_VERSION, embedder)
+    res = await asyncio.to_thread(store_distilled, bank, pair, output, model, PROMPT_VERSION, embedder, trajs)
     summary.constraints_stored += res.stored
     summary.constraints_merged += res.merged
     summary.constraints_rejected += res.rejected

@@ -18,6 +18,7 @@ from memcollab.store.models import (
     ConstraintVerdict,
     ContrastPair,
     MemoryRecord,
+    Trajectory,
     content_id,
 )
 
@@ -61,8 +62,9 @@ def _duplicates(bank: Bank, category: str, subcategory: str, new: list[Constrain
 
 
 def store_distilled(bank: Bank, pair: ContrastPair, output: DistillOutput, distiller: str, prompt_version: str,
-                    embedder: Any | None = None) -> StoreResult:
-    trajs = bank.get_trajectories([pair.preferred_id, pair.unpreferred_id])
+                    embedder: Any | None = None, trajs: dict[str, Trajectory] | None = None) -> StoreResult:
+    """`trajs`: the pair's two trajectories by id, when the caller has them already."""
+    trajs = trajs or bank.get_trajectories([pair.preferred_id, pair.unpreferred_id])
     task = next((t.task for t in trajs.values()), "")
     verdict = validate(output, Source(task=task, trajectories=list(trajs.values())))
     category, subcategory = output.category.strip(), output.subcategory.strip()

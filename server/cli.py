@@ -126,7 +126,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from memcollab.distill.pairing import pair_task
+    from memcollab.distill.pairing import pair_tasks
     from memcollab.store.bank import Bank
     from memcollab.store.transfer import import_jsonl
 
@@ -134,8 +134,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     src = sys.stdin if args.file == "-" else open(args.file, encoding="utf-8")  # noqa: SIM115
     with src:
         report = import_jsonl(bank, src)
-    for task_id in report["tasks_to_pair"]:
-        pair_task(bank, task_id)
+    pair_tasks(bank, sorted(report["tasks_to_pair"]))
     if sum(report["stored"].values()) >= 1000:  # many new fragments: fold them in now
         from memcollab.store.maintain import maintain
 

@@ -4,7 +4,7 @@ Several server processes share one store directory, so:
 - every read sees other processes' writes (`read_consistency_interval=timedelta(0)`);
 - tables are created with `exist_ok`, and a lost creation race just opens the winner's table;
 - writes that hit a commit conflict are retried with jittered backoff;
-- inserts go through `merge_insert` on the content-hash id, so a resubmission is not stored twice;
+- inserts check the content-hash id under a per-table file lock, so a resubmission is not stored twice;
 - every client string that reaches a filter goes through `sql_str` (quoted, `'` doubled).
 
 lancedb and pyarrow are imported lazily: the server must answer `tools/list` before they load.
@@ -220,17 +220,27 @@ class Bank:
     def _insert(self, name: str, rows: list[dict[str, Any]], key: str = "id") -> int:
         """Insert rows whose key is not present yet; returns how many were inserted.
 
-        merge_insert alone does not stop two processes inserting the same new key at the same moment (both
-        see it absent), so inserts into a table also hold a cross-process file lock. The OS releases it
-        when a process dies, so a crash never leaves it held."""
+        Two processes inserting the same new key at the same moment would both see it absent (merge_insert
+        does not prevent this either), so inserts into a table hold a cross-process file lock around the
+        check and the append. The OS releases it when a process dies, so a crash never leaves it held."""
         if not rows:
             return 0
         tbl = self.table(name)
 
         def go() -> int:
-            res = tbl.merge_insert(key).when_not_matched_insert_all().execute(rows)
-            return int(getattr(res, "num_inserted_rows", len(rows)))
+            keys = list(dict.fromkeys(r[key] for r in rows))
+            present: set[str] = set()
+            for i in range(0, len(keys), 1000):
+                chunk = keys[i:i + 1000]
+                present.update(tbl.search().where(is_in(key, chunk)).select([key]).limit(None).to_arrow()
+                               .column(key).to_pylist())
+            seen: set[str] = set()
+            new = [r for r in rows if r[key] not in present and not (r[key] in seen or seen.add(r[key]))]
+            if new:
+                tbl.add(new)
+            return len(new)
 
+        # Check-then-add is safe because every memcollab writer holds the same file lock for it.
         with self._lock, self._file_lock(name):
             return retry(go, f"insert into {name}")
 
@@ -345,24 +355,27 @@ class Bank:
             retry(go, "add support")
 
     def ensure_fts(self, replace: bool = False) -> None:
-        """The native full-text (BM25) index over source task + constraint text. Rows added after the
-        index was built are still searched (flat), and maintenance folds them into the index."""
+        """The native full-text (BM25) index over source task + constraint text, and bitmap indexes on the
+        tag columns. Rows added after an index was built are still searched (flat), and maintenance folds
+        them into the index."""
         if self._fts_ready and not replace:
             return
-        from lancedb.index import FTS
+        from lancedb.index import FTS, Bitmap
 
         tbl = self.table("records")
         with self._lock:
-            have = any(getattr(i, "columns", None) == ["text"] for i in tbl.list_indices())
-            if not have or replace:
+            have = {tuple(getattr(i, "columns", ())) for i in tbl.list_indices()}
+            if ("text",) not in have or replace:
                 retry(lambda: tbl.create_index("text", config=FTS(), replace=True), "create fts index")
+            # bitmap indexes make the (category, subcategory) hard filter cheap at 100k records
+            for col in ("category", "subcategory"):
+                if (col,) not in have:
+                    retry(lambda c=col: tbl.create_index(c, config=Bitmap(), replace=True), f"index {col}")
             self._fts_ready = True
 
     def search_records(self, query: str, where: str | None, limit: int) -> list[tuple[MemoryRecord, float]]:
         """BM25 over the records' text inside an optional hard filter; best first."""
         tbl = self.table("records")
-        if tbl.count_rows() == 0:
-            return []
         self.ensure_fts()
         q = tbl.search(query, query_type="fts", fts_columns="text")
         if where:

@@ -23,7 +23,7 @@ from .bank import TABLES, Bank, retry
 
 log = logging.getLogger("memcollab.maintain")
 KEEP_VERSIONS_FOR = timedelta(minutes=10)
-AUTO_EVERY = 500
+AUTO_EVERY = 100
 
 
 def _fragments(tbl: Any) -> int:
@@ -31,6 +31,23 @@ def _fragments(tbl: Any) -> int:
         return int(tbl.stats()["fragment_stats"]["num_fragments"])
     except Exception:
         return -1
+
+
+KEY_INDEXES = {"trajectories": ("id", "task_id"), "pairs": ("id", "task_id", "status"), "records": ("id",)}
+
+
+def _ensure_key_indexes(bank: Bank) -> None:
+    """B-tree indexes on the columns every write and read filters on; optimize() keeps them current."""
+    from lancedb.index import BTree
+
+    for name, cols in KEY_INDEXES.items():
+        tbl = bank.table(name)
+        if tbl.count_rows() == 0:
+            continue
+        have = {tuple(getattr(i, "columns", ())) for i in tbl.list_indices()}
+        for col in cols:
+            if (col,) not in have:
+                retry(lambda c=col: tbl.create_index(c, config=BTree(), replace=True), f"index {name}.{col}")
 
 
 def maintain(bank: Bank, keep_versions_for: timedelta = KEEP_VERSIONS_FOR) -> dict[str, Any] | None:
@@ -48,6 +65,7 @@ def maintain(bank: Bank, keep_versions_for: timedelta = KEEP_VERSIONS_FOR) -> di
         report: dict[str, Any] = {}
         started = time.monotonic()
         db = bank.connect()
+        _ensure_key_indexes(bank)
         for name in db.list_tables().tables:
             tbl = bank.table(name) if name in TABLES else db.open_table(name)
             before = _fragments(tbl)
