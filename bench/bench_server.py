@@ -210,7 +210,8 @@ def ref_params(entry: str, file: Path) -> StdioServerParameters:
 
 def entity(i: int, w: str = "") -> dict[str, Any]:
     return {"name": f"task-{w}{i}", "entityType": "task",
-            "observations": [f"Task {i}: find the remainder of a prime divisor sum", "When x, enforce y; avoid z"]}
+            "observations": [f"Task {i} (key{i}q): find the remainder of a prime divisor sum",
+                             "When x, enforce y; avoid z"]}
 
 
 async def reference(entry: str, counts: list[int]) -> dict[str, Any]:
@@ -229,9 +230,10 @@ async def reference(entry: str, counts: list[int]) -> dict[str, Any]:
                 await c.call_tool("create_entities", {"entities": batch})
                 have += len(batch)
             times = []
-            for _ in range(100):
+            rng = random.Random(3)
+            for _ in range(100):  # a selective query (one item), as get_constraints returns 3 records
                 t0 = time.perf_counter()
-                await c.call_tool("search_nodes", {"query": "remainder"})
+                await c.call_tool("search_nodes", {"query": f"key{rng.randrange(n)}q"})
                 times.append((time.perf_counter() - t0) * 1000)
             out[n] = pct(times, 0.5)
     file = Path(tempfile.mkdtemp()) / "m.jsonl"

@@ -58,7 +58,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     _logging(settings.log_level)
     _exit_with_parent()
     create_server(settings).run("stdio")
-    return 0
+    # Every acknowledged write is committed already. Skip interpreter teardown: with torch's threads
+    # alive (embedding model loaded) it can abort with "terminate called without an active exception".
+    logging.shutdown()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 def cmd_maintain(args: argparse.Namespace) -> int:

@@ -186,14 +186,15 @@ class Bank:
                 self._check_schema_version()
             return self._db
 
-    def table(self, name: str) -> Any:
+    def table(self, name: str, schema: pa.Schema | None = None) -> Any:
+        """Open (creating if needed) one table; `schema` for tables outside TABLES (the vector tables)."""
         tbl = self._tables.get(name)
         if tbl is not None:
             return tbl
         with self._lock:
             if name not in self._tables:
                 db = self.connect()
-                schema = _schemas()[name]
+                schema = schema or _schemas()[name]
 
                 def create() -> Any:
                     try:

@@ -12,7 +12,7 @@ import logging
 import threading
 from typing import Any
 
-from .bank import Bank, eq, retry
+from .bank import Bank, eq
 
 log = logging.getLogger("memcollab.vectors")
 BATCH = 256
@@ -23,26 +23,12 @@ def table_name(dim: int) -> str:
 
 
 def vectors_table(bank: Bank, embedder: Any) -> Any:
-    name = table_name(embedder.dim)
-    tbl = bank._tables.get(name)
-    if tbl is not None:
-        return tbl
     import pyarrow as pa
 
     schema = pa.schema([("id", pa.string()), ("kind", pa.string()), ("ref_id", pa.string()),
                         ("category", pa.string()), ("subcategory", pa.string()), ("model", pa.string()),
                         ("vector", pa.list_(pa.float32(), embedder.dim))])
-    db = bank.connect()
-
-    def create() -> Any:
-        try:
-            return db.create_table(name, schema=schema, exist_ok=True)
-        except Exception:
-            return db.open_table(name)
-
-    with bank._lock:
-        bank._tables[name] = retry(create, f"create {name}")
-    return bank._tables[name]
+    return bank.table(table_name(embedder.dim), schema)
 
 
 def _missing(bank: Bank, embedder: Any) -> tuple[list[dict], list[dict]]:
@@ -69,6 +55,7 @@ def backfill(bank: Bank, embedder: Any) -> int:
     """Embed every tagged task and record that has no vector yet; returns how many were added."""
     tasks, recs = _missing(bank, embedder)
     rows = tasks + recs
+    vectors_table(bank, embedder)
     name = table_name(embedder.dim)
     added = 0
     for i in range(0, len(rows), BATCH):
