@@ -392,13 +392,14 @@ class Bank:
     def add_feedback(self, items: list[Feedback]) -> int:
         return self._insert("feedback", [f.model_dump() for f in items])
 
-    def feedback_counts(self, record_ids: Iterable[str] | None = None) -> dict[str, dict[str, int]]:
-        """{record_id: {"helped": n, "not_helped": m}}."""
+    def feedback_counts(self, record_ids: Iterable[str] | None = None,
+                        by: str = "record_id") -> dict[str, dict[str, int]]:
+        """{record_id (or model, with by="model"): {"helped": n, "not_helped": m}}."""
         where = is_in("record_id", record_ids) if record_ids is not None else None
-        tbl = self._arrow("feedback", ["record_id", "helped"], where)
+        tbl = self._arrow("feedback", [by, "helped"], where)
         out: dict[str, dict[str, int]] = {}
-        for rid, helped in zip(tbl.column("record_id").to_pylist(), tbl.column("helped").to_pylist(), strict=True):
-            c = out.setdefault(rid, {"helped": 0, "not_helped": 0})
+        for key, helped in zip(tbl.column(by).to_pylist(), tbl.column("helped").to_pylist(), strict=True):
+            c = out.setdefault(key or "(unnamed)", {"helped": 0, "not_helped": 0})
             c["helped" if helped else "not_helped"] += 1
         return out
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from mcp.types import ToolAnnotations
 from pydantic import BaseModel, Field
@@ -39,15 +39,6 @@ class Status(BaseModel):
     rejection_reasons: dict[str, int] = Field(default_factory=dict)
 
 
-def _feedback_by_model(bank: Any) -> dict[str, dict[str, int]]:
-    tbl = bank._arrow("feedback", ["model", "helped"])
-    out: dict[str, dict[str, int]] = {}
-    for model, helped in zip(tbl.column("model").to_pylist(), tbl.column("helped").to_pylist(), strict=True):
-        c = out.setdefault(model or "(unnamed)", {"helped": 0, "not_helped": 0})
-        c["helped" if helped else "not_helped"] += 1
-    return out
-
-
 def status(memory: Memory) -> Status:
     bank = memory.bank
     outcomes = bank.counter("trajectories", "outcome")
@@ -67,7 +58,7 @@ def status(memory: Memory) -> Status:
         feedback={"helped": sum(c["helped"] for c in fb.values()),
                   "not_helped": sum(c["not_helped"] for c in fb.values())},
         embedding_model=embed_state() if memory.settings.embeddings else "off",
-        feedback_by_model=_feedback_by_model(bank),
+        feedback_by_model=bank.feedback_counts(by="model"),
         constraints_by_verdict=dict(verdicts),
         rejection_rate=round(verdicts.get("rejected", 0) / proposed, 4) if proposed else 0.0,
         rejection_reasons=dict(sum((Counter({r.split(" (")[0]: n}) for r, n in reasons.items()), Counter())),
