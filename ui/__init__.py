@@ -1,0 +1,1 @@
+"""A local web dashboard over the bank."""
