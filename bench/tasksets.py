@@ -2,15 +2,17 @@
 generated tasks from several `reasoning-gym` families, each family a category.
 
 HumanEval has no category labels; its problems form one category, "HumanEval (Python functions)", with a
-subcategory from a documented keyword rule (`humaneval_subcategory`). The constraints attached to bank
-records are short GENERIC lines per category, written here by hand — they stand in for distilled constraints,
-since retrieval (not distillation) is what this measures.
+subcategory from a documented keyword rule (`humaneval_subcategory` in eval/tasks.py: its code-taxonomy
+category). The constraints attached to bank records are short GENERIC lines per category, written here by
+hand — they stand in for distilled constraints, since retrieval (not distillation) is what this measures.
 """
 
 from __future__ import annotations
 
 import random
 from dataclasses import dataclass
+
+from memcollab.eval.tasks import humaneval_subcategory
 
 FAMILIES = ["basic_arithmetic", "leg_counting", "letter_counting", "spell_backward", "word_sorting",
             "number_sorting", "knights_knaves", "family_relationships", "maze", "caesar_cipher",
@@ -66,17 +68,6 @@ class Task:
     text: str
     category: str
     subcategory: str
-
-
-def humaneval_subcategory(prompt: str) -> str:
-    """Keyword rule: the first matching kind, checked in this order."""
-    p = prompt.lower()
-    for sub, words in (("strings", ("string", "char", "word", "letter", "vowel", "palindrome", "substring")),
-                       ("numbers", ("prime", "digit", "integer", "fibonacci", "factorial", "divisible", "number")),
-                       ("lists", ("list", "array", "element", "sort"))):
-        if any(w in p for w in words):
-            return sub
-    return "other"
 
 
 def load(per_family: int = 40, seed: int = 7, families: list[str] | None = None) -> list[Task]:

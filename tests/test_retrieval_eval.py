@@ -22,6 +22,6 @@ def test_targets_hold_on_a_slice(tmp_path):
 
 
 def test_humaneval_keyword_rule():
-    assert tasksets.humaneval_subcategory("def f(s: str):\n  '''Return the string reversed'''") == "strings"
-    assert tasksets.humaneval_subcategory("def f(n):\n  '''Is n a prime number?'''") == "numbers"
-    assert tasksets.humaneval_subcategory("def f(xs):\n  '''Sort the list'''") == "lists"
+    assert tasksets.humaneval_subcategory("def f(s: str):\n  '''Return the string reversed'''") == "String Manipulation"
+    assert tasksets.humaneval_subcategory("def f(n):\n  '''Is n a prime number?'''") == "Math & Number Functions"
+    assert tasksets.humaneval_subcategory("def f(xs):\n  '''Sort the list'''") == "Sorting & Searching"
