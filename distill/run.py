@@ -11,13 +11,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import sys
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Any, TextIO
 
 from memcollab.store.bank import Bank
 from memcollab.store.models import ContrastPair
+from memcollab.store.progress import progress as progress_bar
 
 from .prompt import PROMPT_VERSION, build_messages
 from .store_constraints import store_distilled
@@ -47,26 +47,6 @@ class Summary:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-class Progress:
-    """A one-line progress bar on stderr (never stdout)."""
-
-    def __init__(self, total: int, stream: TextIO | None = None):
-        self.total, self.done, self.stream = total, 0, stream or sys.stderr
-        self._last = 0.0
-
-    def step(self, note: str = "") -> None:
-        self.done += 1
-        now = time.monotonic()
-        if now - self._last > 0.2 or self.done == self.total:
-            self._last = now
-            width = 30
-            filled = int(width * self.done / max(self.total, 1))
-            self.stream.write(f"\rdistill [{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} {note}"[:120])
-            if self.done == self.total:
-                self.stream.write("\n")
-            self.stream.flush()
 
 
 def work_list(bank: Bank, limit: int | None = None, max_attempts: int = MAX_ATTEMPTS) -> list[ContrastPair]:
@@ -147,14 +127,14 @@ async def run(bank: Bank, model: str | None = None, api_base: str | None = None,
     started = time.monotonic()
     pairs = await asyncio.to_thread(work_list, bank, limit)
     summary = Summary(model=model, pairs_considered=len(pairs))
-    bar = Progress(len(pairs), progress)
     gate = asyncio.Semaphore(max(1, concurrency))
 
-    async def one(pair: ContrastPair) -> None:
-        async with gate:
-            await distill_pair(bank, pair, model, api_base, taxonomy_text, summary, timeout, embedder)
-            bar.step(f"failed {summary.pairs_failed}")
+    with progress_bar("distill", total=len(pairs), stream=progress) as bar:
+        async def one(pair: ContrastPair) -> None:
+            async with gate:
+                await distill_pair(bank, pair, model, api_base, taxonomy_text, summary, timeout, embedder)
+                bar.advance(note=f"failed {summary.pairs_failed}")
 
-    await asyncio.gather(*(one(p) for p in pairs))
+        await asyncio.gather(*(one(p) for p in pairs))
     summary.seconds = round(time.monotonic() - started, 3)
     return summary

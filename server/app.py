@@ -15,7 +15,7 @@ from typing import Any
 
 from mcp.server import MCPServer
 
-from memcollab.store.bank import Bank
+from memcollab.store.bank import Bank, store_problem
 from memcollab.store.embed import embedder_if_ready, get_embedder, wait_for_embedder
 from memcollab.store.maintain import AutoMaintainer
 from memcollab.store.vectors import Indexer
@@ -70,16 +70,29 @@ class Memory:
         self.maintainer.wrote()
 
 
+def package_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("memcollab")
+    except PackageNotFoundError:  # running from a checkout that was never installed
+        return "0+unknown"
+
+
 def create_server(settings: Settings | None = None, memory: Memory | None = None) -> MCPServer:
     memory = memory or Memory(settings or Settings())
 
     @asynccontextmanager
     async def lifespan(_server: MCPServer) -> AsyncIterator[Memory]:
-        if memory.settings.warm_up:
+        problem = store_problem(memory.settings.store)
+        if problem:  # logged once here; every tool call answers with the same message
+            log.error("%s (every tool call answers with this message until it is fixed)",
+                      problem)
+        elif memory.settings.warm_up:
             threading.Thread(target=memory.warm_up, name="memcollab-warm-up", daemon=True).start()
         yield memory
 
-    server = MCPServer("memcollab", instructions=INSTRUCTIONS, lifespan=lifespan,
+    server = MCPServer("memcollab", version=package_version(), instructions=INSTRUCTIONS, lifespan=lifespan,
                        log_level=memory.settings.log_level)  # type: ignore[arg-type]
     from .tools import register_all
 

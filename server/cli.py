@@ -13,6 +13,7 @@ import os
 import sys
 from pathlib import Path
 
+from .cli_errors import UsageError, run_command
 from .settings import Settings
 
 
@@ -69,7 +70,7 @@ def cmd_maintain(args: argparse.Namespace) -> int:
     from memcollab.store.bank import Bank
     from memcollab.store.maintain import maintain
 
-    report = maintain(Bank(_settings(args).store))
+    report = maintain(Bank(_settings(args).store), show_progress=True)
     if report is None:
         print("maintenance is running in another process; skipped", file=sys.stderr)
         return 0
@@ -98,18 +99,11 @@ def cmd_status(args: argparse.Namespace) -> int:
     if args.json:
         print(st.model_dump_json(indent=2))
         return 0
-    print(f"store: {st.store} (schema v{st.schema_version})")
-    print(f"trajectories: {st.trajectories} on {st.tasks} tasks  {dict(st.trajectories_by_outcome)}")
-    print(f"pairs: {dict(st.pairs_by_status)}")
-    print(f"records: {st.records}")
-    for cat, n in st.records_by_category.items():
-        print(f"  {cat}: {n}")
-    print(f"models: {dict(st.models)}")
-    extra = {k: v for k, v in st.model_dump().items() if k not in {
-        "store", "schema_version", "trajectories", "trajectories_by_outcome", "tasks", "pairs_by_status",
-        "records", "records_by_category", "models"}}
-    for k, v in extra.items():
-        print(f"{k}: {v}")
+    from rich.console import Console
+
+    from .status_tables import render
+
+    render(st, Console())
     return 0
 
 
@@ -117,6 +111,9 @@ def cmd_export(args: argparse.Namespace) -> int:
     from memcollab.store.bank import Bank
     from memcollab.store.transfer import export_jsonl
 
+    if args.file != "-" and not Path(args.file).expanduser().resolve().parent.is_dir():
+        raise UsageError(f"cannot write {args.file}: folder {Path(args.file).parent} does not exist; create it "
+                         "or choose another path")
     bank = Bank(_settings(args).store)
     if args.file == "-":
         counts = export_jsonl(bank, sys.stdout)
@@ -134,15 +131,30 @@ def cmd_import(args: argparse.Namespace) -> int:
     from memcollab.store.bank import Bank
     from memcollab.store.transfer import import_jsonl
 
+    from memcollab.store.progress import progress
+
+    path = Path(args.file).expanduser()
+    if args.file != "-" and not path.is_file():
+        raise UsageError(f"cannot read {args.file}: " + ("it is a folder; give a JSONL file" if path.is_dir()
+                         else "no such file; give a JSONL file written by `memcollab export`, or - for stdin"))
+    total = None
+    if args.file != "-":
+        with path.open("rb") as f:
+            total = sum(1 for _ in f)
     bank = Bank(_settings(args).store)
-    src = sys.stdin if args.file == "-" else open(args.file, encoding="utf-8")  # noqa: SIM115
-    with src:
-        report = import_jsonl(bank, src)
+    src = sys.stdin if args.file == "-" else path.open(encoding="utf-8")  # noqa: SIM115
+    with src, progress("import", total=total) as bar:
+        def lines():
+            for line in src:
+                yield line
+                bar.advance()
+
+        report = import_jsonl(bank, lines(), progress=lambda _msg: None)
     pair_tasks(bank, sorted(report["tasks_to_pair"]))
     if sum(report["stored"].values()) >= 1000:  # many new fragments: fold them in now
         from memcollab.store.maintain import maintain
 
-        maintain(bank)
+        maintain(bank, show_progress=True)
     for err in report["errors"][:20]:
         print(f"skipped {err}", file=sys.stderr)
     print(json.dumps({"read": report["read"], "stored": report["stored"], "errors": len(report["errors"])}))
@@ -155,6 +167,9 @@ def cmd_distill(args: argparse.Namespace) -> int:
     from memcollab.distill.run import run, work_list
     from memcollab.store.bank import Bank
 
+    if not args.dry_run and not (args.model or os.environ.get("MEMCOLLAB_DISTILL_MODEL")):
+        raise UsageError("no distillation model: pass --model MODEL (any litellm model string) or set "
+                         "MEMCOLLAB_DISTILL_MODEL")
     bank = Bank(_settings(args).store)
     if args.dry_run:
         pairs = work_list(bank, args.limit)
@@ -175,13 +190,34 @@ def cmd_distill(args: argparse.Namespace) -> int:
     return 1 if summary.pairs_failed else 0
 
 
+def cmd_ui(args: argparse.Namespace) -> int:
+    from memcollab.store.bank import store_problem
+    from memcollab.ui.app import UIConfig, serve
+
+    settings = _settings(args)
+    problem = store_problem(settings.store) if isinstance(settings.store, Path) else None
+    if problem:
+        raise UsageError(problem)
+    dirs = [Path(d).expanduser() for d in args.eval or []]
+    for d in dirs:
+        if d.exists() and not d.is_dir():
+            raise UsageError(f"--eval {d} is a file; give the output directory of `memcollab eval`")
+    serve(UIConfig(store=settings.store, eval_dirs=dirs, allow_forget=args.allow_forget,
+                   embeddings=settings.embeddings, rank=settings.rank, taxonomy_file=settings.taxonomy_file,
+                   embed_wait=settings.embed_wait), args.host, args.port)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="memcollab", description=__doc__.splitlines()[0])
+    p.add_argument("--debug", action="store_true", help="show the traceback when a command fails")
     sub = p.add_subparsers(dest="command", required=True)
 
     def add(name: str, fn, help: str) -> argparse.ArgumentParser:  # noqa: A002
         sp = sub.add_parser(name, help=help)
         sp.add_argument("--store", help="store directory (default: $MEMCOLLAB_STORE or the user data dir)")
+        sp.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                        help="show the traceback when the command fails")
         sp.set_defaults(fn=fn)
         return sp
 
@@ -204,6 +240,11 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--dry-run", action="store_true", help="list the pairs that would be distilled")
     d.add_argument("--no-dedup-embeddings", action="store_true",
                    help="dedup by normalized text only (skips loading the embedding model)")
+    u = add("ui", cmd_ui, "a local web dashboard over the bank (http://127.0.0.1:8766/)")
+    u.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
+    u.add_argument("--port", type=int, default=8766, help="port (default 8766; 0 picks a free one)")
+    u.add_argument("--eval", action="append", metavar="DIR", help="a `memcollab eval` output directory (repeatable)")
+    u.add_argument("--allow-forget", action="store_true", help="allow forgetting records from the dashboard")
     return p
 
 
@@ -212,7 +253,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command != "serve":
         _logging(Settings().log_level)
-    return int(args.fn(args) or 0)
+    return run_command(args.fn, args)  # errors → one line on stderr, exit 2 for usage/configuration
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import random
 import threading
 import time
@@ -159,8 +160,36 @@ def _record(row: dict[str, Any]) -> MemoryRecord:
     return MemoryRecord(**row)
 
 
-class SchemaTooNew(RuntimeError):
+class StoreUnavailable(RuntimeError):
+    """The store cannot be opened; the message says why and what to do (retrying will not help)."""
+
+
+class SchemaTooNew(StoreUnavailable):
     pass
+
+
+def store_problem(path: str | Path) -> str | None:
+    """What stops a local store directory from being opened or created, or None. Cheap (no lancedb)."""
+    from .location import is_remote
+
+    if is_remote(path):  # object storage: the first call says what is wrong (credentials, bucket)
+        return None
+    p = Path(path).expanduser()
+    fix = "pass --store DIR or set MEMCOLLAB_STORE to a directory"
+    if p.exists():
+        if not p.is_dir():
+            return f"store {p} is a file, not a directory; {fix}"
+        if not os.access(p, os.R_OK | os.W_OK | os.X_OK):
+            return f"store {p} is not readable and writable by this user; fix its permissions or {fix}"
+        return None
+    for parent in p.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                return f"store {p} cannot be created because {parent} is a file; {fix}"
+            if not os.access(parent, os.W_OK | os.X_OK):
+                return f"store {p} cannot be created in {parent} (not writable); {fix}"
+            return None
+    return None
 
 
 class Bank:
@@ -179,6 +208,9 @@ class Bank:
     def connect(self) -> Any:
         with self._lock:
             if self._db is None:
+                problem = store_problem(self.path)
+                if problem:
+                    raise StoreUnavailable(problem)
                 import lancedb
 
                 self.path.mkdir(parents=True, exist_ok=True)

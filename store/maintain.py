@@ -16,10 +16,12 @@ import logging
 import os
 import threading
 import time
+from contextlib import nullcontext
 from datetime import timedelta
 from typing import Any
 
 from .bank import TABLES, Bank, retry
+from .progress import progress
 
 log = logging.getLogger("memcollab.maintain")
 KEEP_VERSIONS_FOR = timedelta(minutes=10)
@@ -50,8 +52,10 @@ def _ensure_key_indexes(bank: Bank) -> None:
                 retry(lambda c=col: tbl.create_index(c, config=BTree(), replace=True), f"index {name}.{col}")
 
 
-def maintain(bank: Bank, keep_versions_for: timedelta = KEEP_VERSIONS_FOR) -> dict[str, Any] | None:
-    """Optimize every table; None when another process holds the maintenance lock."""
+def maintain(bank: Bank, keep_versions_for: timedelta = KEEP_VERSIONS_FOR,
+             show_progress: bool = False) -> dict[str, Any] | None:
+    """Optimize every table; None when another process holds the maintenance lock. `show_progress`: a
+    progress bar (or lines) on stderr, for the CLI; the server's automatic runs stay silent."""
     from filelock import FileLock, Timeout
 
     bank.connect()
@@ -66,12 +70,16 @@ def maintain(bank: Bank, keep_versions_for: timedelta = KEEP_VERSIONS_FOR) -> di
         started = time.monotonic()
         db = bank.connect()
         _ensure_key_indexes(bank)
-        for name in db.list_tables().tables:
-            tbl = bank.table(name) if name in TABLES else db.open_table(name)
-            before = _fragments(tbl)
-            retry(lambda t=tbl: t.optimize(cleanup_older_than=keep_versions_for, delete_unverified=False),
-                  f"optimize {name}")
-            report[name] = {"fragments_before": before, "fragments_after": _fragments(tbl)}
+        names = db.list_tables().tables
+        with progress("maintain", total=len(names)) if show_progress else nullcontext() as bar:
+            for name in names:
+                tbl = bank.table(name) if name in TABLES else db.open_table(name)
+                before = _fragments(tbl)
+                retry(lambda t=tbl: t.optimize(cleanup_older_than=keep_versions_for, delete_unverified=False),
+                      f"optimize {name}")
+                report[name] = {"fragments_before": before, "fragments_after": _fragments(tbl)}
+                if bar is not None:
+                    bar.advance(note=name)
         report["seconds"] = round(time.monotonic() - started, 3)
         return report
     finally:

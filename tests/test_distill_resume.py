@@ -53,7 +53,7 @@ def test_killed_distill_resumes_without_duplicates(tmp_path):
     summary = json.loads(res.stdout)
     assert summary["pairs_considered"] == len(WORDS) - done_before
     assert llm.calls - calls_before == len(WORDS) - done_before  # finished pairs are not asked again
-    assert "distill [" in res.stderr  # the progress bar is on stderr
+    assert f"distill: {len(WORDS) - done_before}/{len(WORDS) - done_before} done" in res.stderr  # progress: stderr
     assert bank.count("pairs", "status = 'distilled'") == len(WORDS)
     ids = bank.table("records").to_arrow().column("id").to_pylist()
     assert len(ids) == len(set(ids)) == len(WORDS)

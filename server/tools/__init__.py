@@ -19,10 +19,11 @@ def register_all(server: MCPServer, memory: Memory) -> None:
         next_contrast,
         report_feedback,
         resources,
+        solve_prompt,
         submit_constraints,
         submit_trajectory,
     )
 
     for module in (submit_trajectory, get_constraints, memory_status, resources, next_contrast,
-                   submit_constraints, distill_prompt, report_feedback, forget):
+                   submit_constraints, distill_prompt, report_feedback, forget, solve_prompt):
         module.register(server, memory)

@@ -10,6 +10,8 @@ from typing import Any, TypeVar
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, ValidationError
 
+from memcollab.store.bank import StoreUnavailable
+
 log = logging.getLogger("memcollab.server")
 M = TypeVar("M", bound=BaseModel)
 F = TypeVar("F", bound=Callable[..., Any])
@@ -42,6 +44,8 @@ def tool_errors(fn: F) -> F:
             return fn(*args, **kwargs)
         except ToolError:
             raise
+        except StoreUnavailable as err:  # a configuration problem: say what to fix, not "retry"
+            raise ToolError(str(err)) from None
         except ValidationError as err:
             raise ToolError(f"invalid arguments: {describe(err)}") from None
         except (ValueError, TypeError, LookupError) as err:

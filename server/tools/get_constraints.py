@@ -62,7 +62,12 @@ def register(server: MCPServer, memory: Memory) -> None:
         Put `guidance` in your prompt as advice."""
         q = validated(Query, task=task, category=category, subcategory=subcategory, model=model, limit=limit,
                       rank=rank)
-        ranking = q.rank or memory.settings.rank
-        embedder = memory.embedder(wait=not q.category or ranking != "bm25")
-        return retrieve(memory.bank, q.task, q.category, q.subcategory, q.limit, ranking,  # type: ignore[arg-type]
-                        embedder, memory.taxonomy)
+        return constraints_for(memory, q)
+
+
+def constraints_for(memory: Memory, q: Query) -> Retrieval:
+    """What get_constraints answers for a validated query (the prompt solve_with_memory uses it too)."""
+    ranking = q.rank or memory.settings.rank
+    embedder = memory.embedder(wait=not q.category or ranking != "bm25")
+    return retrieve(memory.bank, q.task, q.category, q.subcategory, q.limit, ranking,  # type: ignore[arg-type]
+                    embedder, memory.taxonomy)

@@ -1,0 +1,194 @@
+"""What the dashboard's pages show, read from the bank through its public functions (no writes here).
+
+Every page reads the store afresh (the bank sees other processes' writes), so a reload shows the latest
+data. Lists are paged: at 100k records a page reads two columns of the whole table to sort, then fetches
+only the rows it shows.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from memcollab.store.bank import Bank, eq, is_in
+from memcollab.store.models import ContrastPair, MemoryRecord, Trajectory
+
+PAGE = 50
+
+
+@dataclass
+class Page:
+    items: list[Any]
+    total: int
+    page: int
+    pages: int
+
+
+def _page_of(total: int, page: int) -> tuple[int, int]:
+    pages = max(1, -(-total // PAGE))
+    page = min(max(1, page), pages)
+    return page, pages
+
+
+def tag_where(category: str | None, subcategory: str | None) -> str | None:
+    parts = []
+    if category:
+        parts.append(eq("category", category))
+    if subcategory:
+        parts.append(eq("subcategory", subcategory))
+    return " AND ".join(parts) or None
+
+
+def categories(bank: Bank) -> dict[str, dict[str, int]]:
+    """{category: {subcategory: records}}, for the filter menus."""
+    tbl = bank._arrow("records", ["category", "subcategory"])
+    out: dict[str, dict[str, int]] = {}
+    for c, s in zip(tbl.column("category").to_pylist(), tbl.column("subcategory").to_pylist(), strict=True):
+        sub = out.setdefault(c or "", {})
+        sub[s or ""] = sub.get(s or "", 0) + 1
+    return dict(sorted(out.items()))
+
+
+def record_page(bank: Bank, category: str | None, subcategory: str | None, page: int) -> Page:
+    """Records inside the tag filter, most supported first (then id), one page."""
+    import pyarrow.compute as pc
+
+    tbl = bank._arrow("records", ["id", "support"], tag_where(category, subcategory))
+    total = tbl.num_rows
+    page, pages = _page_of(total, page)
+    if total:
+        order = pc.sort_indices(tbl, sort_keys=[("support", "descending"), ("id", "ascending")])
+        ids = tbl.column("id").take(order[(page - 1) * PAGE: page * PAGE]).to_pylist()
+    else:
+        ids = []
+    found = bank.get_records(ids)
+    return Page([found[i] for i in ids if i in found], total, page, pages)
+
+
+@dataclass
+class RecordView:
+    record: MemoryRecord
+    helped: int = 0
+    not_helped: int = 0
+    by_model: dict[str, dict[str, int]] = field(default_factory=dict)
+
+
+def with_feedback(bank: Bank, records: list[MemoryRecord]) -> list[RecordView]:
+    if not records:
+        return []
+    counts = bank.feedback_counts([r.id for r in records])
+    return [RecordView(r, counts.get(r.id, {}).get("helped", 0), counts.get(r.id, {}).get("not_helped", 0))
+            for r in records]
+
+
+def record_detail(bank: Bank, record_id: str) -> RecordView | None:
+    rec = bank.get_records([record_id]).get(record_id)
+    if rec is None:
+        return None
+    view = with_feedback(bank, [rec])[0]
+    tbl = bank._arrow("feedback", ["model", "helped"], eq("record_id", record_id))
+    for model, helped in zip(tbl.column("model").to_pylist(), tbl.column("helped").to_pylist(), strict=True):
+        c = view.by_model.setdefault(model or "(unnamed)", {"helped": 0, "not_helped": 0})
+        c["helped" if helped else "not_helped"] += 1
+    return view
+
+
+@dataclass
+class TaskRow:
+    task_id: str
+    task: str
+    trajectories: int
+    correct: int
+    incorrect: int
+    models: list[str]
+    pairs: dict[str, int]
+
+
+def task_page(bank: Bank, page: int) -> Page:
+    """Tasks with the most trajectories first."""
+    tbl = bank._arrow("trajectories", ["task_id", "outcome", "model"])
+    by_task: dict[str, dict[str, Any]] = {}
+    for tid, outcome, model in zip(*(tbl.column(c).to_pylist() for c in ("task_id", "outcome", "model")),
+                                   strict=True):
+        t = by_task.setdefault(tid, {"n": 0, "correct": 0, "incorrect": 0, "models": set()})
+        t["n"] += 1
+        t["models"].add(model)
+        if outcome in ("correct", "incorrect"):
+            t[outcome] += 1
+    order = sorted(by_task, key=lambda k: (-by_task[k]["n"], k))
+    page, pages = _page_of(len(order), page)
+    ids = order[(page - 1) * PAGE: page * PAGE]
+    texts: dict[str, str] = {}
+    pairs: dict[str, dict[str, int]] = {}
+    if ids:
+        rows = bank._arrow("trajectories", ["task_id", "task"], is_in("task_id", ids))
+        for tid, text in zip(rows.column("task_id").to_pylist(), rows.column("task").to_pylist(), strict=True):
+            texts.setdefault(tid, text)
+        prow = bank._arrow("pairs", ["task_id", "status"], is_in("task_id", ids))
+        for tid, st in zip(prow.column("task_id").to_pylist(), prow.column("status").to_pylist(), strict=True):
+            pairs.setdefault(tid, {})
+            pairs[tid][st] = pairs[tid].get(st, 0) + 1
+    items = [TaskRow(t, texts.get(t, ""), by_task[t]["n"], by_task[t]["correct"], by_task[t]["incorrect"],
+                     sorted(by_task[t]["models"]), pairs.get(t, {})) for t in ids]
+    return Page(items, len(order), page, pages)
+
+
+def pair_page(bank: Bank, status: str | None, page: int) -> Page:
+    where = eq("status", status) if status else None
+    tbl = bank._arrow("pairs", ["id", "updated_at"], where)
+    total = tbl.num_rows
+    page, pages = _page_of(total, page)
+    if total:
+        import pyarrow.compute as pc
+
+        order = pc.sort_indices(tbl, sort_keys=[("updated_at", "descending"), ("id", "ascending")])
+        ids = tbl.column("id").take(order[(page - 1) * PAGE: page * PAGE]).to_pylist()
+    else:
+        ids = []
+    found = {p.id: p for p in bank.pairs(is_in("id", ids))} if ids else {}
+    return Page([found[i] for i in ids if i in found], total, page, pages)
+
+
+@dataclass
+class Verdict:
+    pair_id: str
+    verdict: str
+    reason: str
+    text: str
+    distiller: str
+
+
+@dataclass
+class TaskDetail:
+    task_id: str
+    task: str
+    trajectories: list[Trajectory]
+    pairs: list[ContrastPair]
+    records: list[RecordView]
+    rejected: list[Verdict]
+    merged: list[Verdict]
+
+
+def task_detail(bank: Bank, task_id: str) -> TaskDetail | None:
+    trajs = bank.trajectories_for_task(task_id)
+    pairs = bank.pairs(eq("task_id", task_id))
+    if not trajs and not pairs:
+        return None
+    trajs.sort(key=lambda t: (t.outcome != "correct", t.model, t.created_at))
+    pairs.sort(key=lambda p: p.created_at)
+    record_ids = list(dict.fromkeys(r for p in pairs for r in p.record_ids))
+    recs = bank.get_records(record_ids)
+    verdicts: list[Verdict] = []
+    if pairs:
+        rows = bank._select("verdicts", is_in("pair_id", [p.id for p in pairs]))
+        verdicts = [Verdict(r["pair_id"], r["verdict"], r["reason"] or "", r["text"] or "", r["distiller"] or "")
+                    for r in rows]
+    return TaskDetail(task_id=task_id, task=trajs[0].task if trajs else "", trajectories=trajs, pairs=pairs,
+                      records=with_feedback(bank, [recs[i] for i in record_ids if i in recs]),
+                      rejected=[v for v in verdicts if v.verdict == "rejected"],
+                      merged=[v for v in verdicts if v.verdict == "merged"])
+
+
+def pretty_metadata(t: Trajectory) -> str:
+    return json.dumps(t.metadata, ensure_ascii=False, indent=1) if t.metadata else ""
