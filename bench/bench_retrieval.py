@@ -52,7 +52,7 @@ def evaluate(bank: Bank, test: list[tasksets.Task]) -> dict[str, dict[str, float
         res["caller-tagged"].append((prec([x.category for x in r.records], t.category), True))
         r = retrieve(bank, t.text, None, None, 3, "bm25", emb, None)
         res["server-classified"].append((prec([x.category for x in r.records], t.category), r.category == t.category))
-        hits = nearest(bank, emb, emb.encode([t.text])[0], "kind = 'record'", 3)
+        hits = nearest(bank, emb, emb.encode([t.text])[0], 3, kind="record")
         cats = [row["category"] for row, _ in hits]
         res["plain embedding top-3"].append((prec(cats, t.category), bool(cats) and cats[0] == t.category))
         hits = bank.search_records(query_terms(t.text), None, 3)

@@ -81,6 +81,10 @@ def store_distilled(bank: Bank, pair: ContrastPair, output: DistillOutput, disti
             unpreferred_models=[pair.unpreferred_model], distiller=distiller, prompt_version=prompt_version,
             pair_ids=[pair.id])
         bank.add_records([record])
+        if embedder is not None:  # the model is at hand: the record's vector now, not in a later backfill
+            from memcollab.store.vectors import add_record_vectors
+
+            add_record_vectors(bank, embedder, [record])
         res.record_id, res.stored = record.id, len(fresh)
     verdicts = [("stored", "", c.text()) for i, c in enumerate(verdict.constraints) if i not in dups]
     verdicts += [("merged", f"into {dups[i]}", c.text()) for i, c in enumerate(verdict.constraints) if i in dups]

@@ -1,7 +1,7 @@
 """Classifying an untagged task into (category, subcategory), server-side.
 
 kNN vote: the K nearest tagged tasks and records in the bank vote for their tag, weighted by cosine
-similarity. The taxonomy's own subcategory descriptions vote too, each with weight TAXONOMY_WEIGHT × its
+similarity (over the in-memory vector matrix, store/vectors.py). The taxonomy's own subcategory descriptions vote too, each with weight TAXONOMY_WEIGHT × its
 similarity, so a thin bank still classifies. `confidence` is the winning subcategory's share of the votes.
 Below CONFIDENCE_THRESHOLD the answer is the winning *category* only (retrieval then filters at category
 level and says so).
@@ -45,7 +45,7 @@ def classify(bank: Bank, embedder: Any, task: str, taxonomy: Any | None = None,
     """`vec`: the task's embedding when the caller already has it."""
     vec = embedder.encode([task])[0] if vec is None else vec
     votes: dict[tuple[str, str], float] = defaultdict(float)
-    for row, sim in nearest(bank, embedder, vec, None, K):
+    for row, sim in nearest(bank, embedder, vec, K):
         if sim > 0:
             votes[(row["category"], row["subcategory"] or "")] += sim
     if taxonomy is not None:

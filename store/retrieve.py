@@ -2,11 +2,18 @@
 
 Paper-faithful default: records are hard-filtered on (category, subcategory) and ranked by BM25 against the
 query task. With no tag from the caller, the server classifies the task (store/classify.py) when the
-embedding model is loaded. When the tag has no records we fall back to the category, then to all records,
-and say which level matched. Every read path (MCP tool, CLI, benchmarks) calls `retrieve`.
+embedding model is loaded; when some records have no vector yet the answer says `classified_by: "partial"`
+and how many records the classifier could see. When the tag has no records we fall back to the category,
+then to all records, and say which level matched. Every read path (MCP tool, CLI, benchmarks) calls
+`retrieve`.
+
+Everything is read from the per-process caches (store/cache.py): a tag level's records and their BM25
+index, the feedback tally and the vector matrix are each kept for one table version, so an unchanged bank
+answers a query without a LanceDB read (two version checks).
 
 Ranking inside the filter (`rank`):
-- "bm25": LanceDB's native full-text BM25 score of the record's task + constraint text (paper-faithful).
+- "bm25": BM25 score of the record's task + constraint text among the filtered records (store/bm25.py:
+  LanceDB's full-text analysis, in memory; paper-faithful).
 - "vector": cosine similarity between the task and the record's embedding.
 - "hybrid": reciprocal rank fusion of both lists, score = Σ 1 / (RRF_K + rank), RRF_K = 60.
 Then utility feedback adjusts the score: score × (1 + FEEDBACK_ALPHA · (helped − not_helped) /
@@ -21,12 +28,14 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from .bank import Bank, eq
+from .bank import Bank
+from .cache import TagIndex, caches
 from .models import Constraint, MemoryRecord
 
 Match = Literal["subcategory", "category", "any", "none"]
 Rank = Literal["bm25", "vector", "hybrid"]
-ClassifiedBy = Literal["caller", "server", "none"]
+ClassifiedBy = Literal["caller", "server", "partial", "none"]
+Level = tuple[str, ...]
 DEFAULT_LIMIT = 3
 MAX_LIMIT = 20
 RRF_K = 60
@@ -55,6 +64,10 @@ class Retrieval(BaseModel):
     subcategory: str | None = None
     classified_by: ClassifiedBy = "caller"
     confidence: float | None = Field(default=None, description="server classification confidence (vote share)")
+    records_seen: int | None = Field(default=None, description=(
+        "server classification: how many records had a vector, so the classifier could see them; when fewer "
+        "than records_total (vectors still being computed) classified_by is 'partial'"))
+    records_total: int | None = None
     rank: Rank = "bm25"
     guidance: str
 
@@ -70,27 +83,27 @@ def query_terms(task: str) -> str:
     return " ".join(seen)
 
 
-def _levels(category: str | None, subcategory: str | None) -> list[tuple[Match, str | None]]:
-    levels: list[tuple[Match, str | None]] = []
+def _levels(category: str | None, subcategory: str | None) -> list[tuple[Match, Level]]:
+    levels: list[tuple[Match, Level]] = []
     if category and subcategory:
-        levels.append(("subcategory", f"{eq('category', category)} AND {eq('subcategory', subcategory)}"))
+        levels.append(("subcategory", ("subcategory", category, subcategory)))
     if category:
-        levels.append(("category", eq("category", category)))
-    levels.append(("any", None))
+        levels.append(("category", ("category", category)))
+    levels.append(("any", ("any",)))
     return levels
 
 
-def _bm25(bank: Bank, task: str, where: str | None, k: int) -> list[tuple[MemoryRecord, float]]:
+def _bm25(tag: TagIndex, task: str, k: int) -> list[tuple[MemoryRecord, float]]:
     terms = query_terms(task)
-    return bank.search_records(terms, where, k) if terms else []
+    return [(tag.records[i], s) for i, s in tag.bm25.top(terms, k)] if terms else []
 
 
-def _vector(bank: Bank, embedder: Any, qvec: Any, where: str | None, k: int) -> list[tuple[MemoryRecord, float]]:
+def _vector(bank: Bank, tag: TagIndex, level: Level, embedder: Any, qvec: Any,
+            k: int) -> list[tuple[MemoryRecord, float]]:
     from .vectors import nearest
 
-    hits = nearest(bank, embedder, qvec, "kind = 'record'" + (f" AND ({where})" if where else ""), k)
-    recs = bank.get_records([row["ref_id"] for row, _ in hits])
-    return [(recs[row["ref_id"]], sim) for row, sim in hits if row["ref_id"] in recs]
+    hits = nearest(bank, embedder, qvec, k, "record", *level[1:])
+    return [(tag.by_id[row["ref_id"]], sim) for row, sim in hits if row["ref_id"] in tag.by_id]
 
 
 def _rrf(*lists: list[tuple[MemoryRecord, float]]) -> list[tuple[MemoryRecord, float]]:
@@ -108,31 +121,37 @@ def feedback_factor(helped: int, not_helped: int) -> float:
 
 
 def _with_feedback(bank: Bank, hits: list[tuple[MemoryRecord, float]]) -> list[tuple[MemoryRecord, float]]:
-    if not hits or bank.count("feedback") == 0:
+    if not hits:
         return hits
-    counts = bank.feedback_counts([r.id for r, _ in hits])
-    adjusted = [(r, s * feedback_factor(counts.get(r.id, {}).get("helped", 0),
-                                        counts.get(r.id, {}).get("not_helped", 0))) for r, s in hits]
+    tally = caches(bank).feedback_tally()
+    if not tally:
+        return hits
+    adjusted = [(r, s * feedback_factor(*tally.get(r.id, (0, 0)))) for r, s in hits]
     return sorted(adjusted, key=lambda x: -x[1])
 
 
-def rank_records(bank: Bank, task: str, where: str | None, limit: int, rank: Rank = "bm25",
-                 embedder: Any = None, qvec: Any = None) -> list[tuple[MemoryRecord, float]]:
-    """Top `limit` records inside the filter. When fewer than `limit` match the query, the rest of the
-    filtered records (most supported first) fill the list with score 0."""
+def rank_records(bank: Bank, task: str, level: Level, limit: int, rank: Rank = "bm25",
+                 embedder: Any = None, qvec: Any = None, check: bool = True) -> list[tuple[MemoryRecord, float]]:
+    """Top `limit` records of a tag level (see `_levels`). When fewer than `limit` match the query, the rest
+    of the level's records (most supported first) fill the list with score 0."""
+    tag = caches(bank).tag(level, check)
+    if not tag.records:
+        return []
     pool = limit * 3
     if rank == "bm25":
-        hits = _bm25(bank, task, where, pool)
+        hits = _bm25(tag, task, pool)
     elif rank == "vector":
-        hits = _vector(bank, embedder, qvec, where, pool)
+        hits = _vector(bank, tag, level, embedder, qvec, pool)
     else:
-        hits = _rrf(_bm25(bank, task, where, pool), _vector(bank, embedder, qvec, where, pool))
+        hits = _rrf(_bm25(tag, task, pool), _vector(bank, tag, level, embedder, qvec, pool))
     hits = _with_feedback(bank, hits)[:limit]
     if len(hits) < limit:
         have = {r.id for r, _ in hits}
-        extra = [r for r in bank.records(where, limit=limit + len(have) + 50) if r.id not in have]
-        extra.sort(key=lambda r: (-r.support, r.id))
-        hits += [(r, 0.0) for r in extra[: limit - len(hits)]]
+        for r in tag.by_support():
+            if len(hits) >= limit:
+                break
+            if r.id not in have:
+                hits.append((r, 0.0))
     return hits
 
 
@@ -143,8 +162,8 @@ def retrieve(bank: Bank, task: str, category: str | None = None, subcategory: st
     untagged task is searched over all records (classified_by "none")."""
     limit = max(1, min(int(limit), MAX_LIMIT))
     classified_by: ClassifiedBy = "caller" if category else "none"
-    confidence = None
-    if bank.count("records") == 0:
+    confidence = seen = total = None
+    if caches(bank).record_count() == 0:  # reads the records version; the levels below reuse it
         return Retrieval(records=[], match="none", category=category, subcategory=subcategory,
                          classified_by=classified_by, rank=rank, guidance="")
     if embedder is None:
@@ -152,22 +171,27 @@ def retrieve(bank: Bank, task: str, category: str | None = None, subcategory: st
     qvec = embedder.encode([task])[0] if embedder is not None and (rank != "bm25" or not category) else None
     if not category and embedder is not None:
         from .classify import CONFIDENCE_THRESHOLD, classify
+        from .vectors import coverage
 
+        seen, total = coverage(bank, embedder)
         c = classify(bank, embedder, task, taxonomy, classify_threshold or CONFIDENCE_THRESHOLD, qvec)
         if c is not None:
-            category, subcategory, confidence, classified_by = c.category, c.subcategory, c.confidence, "server"
-    for level, where in _levels(category, subcategory):
-        hits = rank_records(bank, task, where, limit, rank, embedder, qvec)
+            category, subcategory, confidence = c.category, c.subcategory, c.confidence
+            classified_by = "server" if seen >= total else "partial"
+    for level, key in _levels(category, subcategory):
+        hits = rank_records(bank, task, key, limit, rank, embedder, qvec, check=False)
         if hits:
             records = [RetrievedRecord(
                 record_id=r.id, category=r.category, subcategory=r.subcategory, constraints=r.constraints,
                 source_models=sorted(set(r.preferred_models) | set(r.unpreferred_models)), support=r.support,
                 score=round(s, 6)) for r, s in hits]
             return Retrieval(records=records, match=level, category=category, subcategory=subcategory,
-                             classified_by=classified_by, confidence=confidence, rank=rank,
+                             classified_by=classified_by, confidence=confidence, records_seen=seen,
+                             records_total=total, rank=rank,
                              guidance=guidance_block(records, level, category, subcategory))
     return Retrieval(records=[], match="none", category=category, subcategory=subcategory,
-                     classified_by=classified_by, confidence=confidence, rank=rank, guidance="")
+                     classified_by=classified_by, confidence=confidence, records_seen=seen, records_total=total,
+                     rank=rank, guidance="")
 
 
 def guidance_block(records: list[RetrievedRecord], match: Match, category: str | None,

@@ -1,21 +1,33 @@
 """Vectors for tagged tasks and for records, in an append-only table (no row is ever updated).
 
 One row per tagged task ("task", id vt-<task_id>) and per record ("record", id vr-<record_id>), carrying the
-tag so classification (kNN vote) and vector ranking filter in LanceDB. Rows are added by `backfill`, which
-embeds whatever lacks a vector: the server runs it in a background thread once the model is loaded and after
-writes; distillation and import run it too. Submissions never wait for the model.
+tag, so classification (kNN vote) and vector ranking can filter by tag.
+
+Where vectors are computed:
+- where the rows are written, when the model is at hand: `memcollab import` embeds what it imported, the
+  distiller embeds each record it stores (`add_record_vectors`);
+- otherwise by `backfill`, in batches of BATCH, records first: the server's `Indexer` runs it in a background
+  thread once the model is loaded and after writes. Submissions never wait for the model.
+
+Reads use a per-process matrix of the table (`VectorIndex`), kept for one table version (store/cache.py):
+an unchanged table costs no query, and this process's own appends extend the matrix in place. `coverage`
+says how many records have a vector: until all do, an untagged query waits for the backfill (bounded) or
+answers `classified_by: "partial"`.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from typing import Any
 
-from .bank import Bank, eq
+from .bank import Bank, eq, is_in, retry
+from .cache import Versioned, caches
 
 log = logging.getLogger("memcollab.vectors")
 BATCH = 256
+_CHUNK = 1000
 
 
 def table_name(dim: int) -> str:
@@ -31,49 +43,194 @@ def vectors_table(bank: Bank, embedder: Any) -> Any:
     return bank.table(table_name(embedder.dim), schema)
 
 
-def _missing(bank: Bank, embedder: Any) -> tuple[list[dict], list[dict]]:
-    have = set(vectors_table(bank, embedder).search().where(eq("model", embedder.name)).select(["id"])
-               .limit(None).to_arrow().column("id").to_pylist())
-    tasks: dict[str, dict] = {}
-    t = bank._arrow("trajectories", ["task_id", "task", "category", "subcategory"], "category IS NOT NULL")
-    for task_id, task, cat, sub in zip(*(t.column(c).to_pylist() for c in t.column_names), strict=True):
-        vid = "vt-" + task_id
-        if vid not in have and vid not in tasks and cat:
-            tasks[vid] = {"id": vid, "kind": "task", "ref_id": task_id, "category": cat, "subcategory": sub or "",
-                          "text": task}
-    recs = []
-    r = bank._arrow("records", ["id", "category", "subcategory", "text"])
-    for rid, cat, sub, text in zip(*(r.column(c).to_pylist() for c in r.column_names), strict=True):
-        vid = "vr-" + rid
-        if vid not in have:
-            recs.append({"id": vid, "kind": "record", "ref_id": rid, "category": cat, "subcategory": sub or "",
-                         "text": text})
-    return list(tasks.values()), recs
+class VectorIndex:
+    """One embedding model's rows of the vector table, in memory: metadata lists and an (n, dim) matrix."""
+
+    def __init__(self, dim: int):
+        import numpy as np
+
+        self.dim = dim
+        self.rows: list[dict[str, str]] = []  # id, kind, ref_id, category, subcategory
+        self.ids: set[str] = set()
+        self._chunks: list[Any] = [np.zeros((0, dim), dtype=np.float32)]
+        self._groups: dict[tuple[str, ...], Any] | None = None
+        self.records = 0
+
+    def extend(self, rows: list[dict[str, str]], vecs: Any) -> None:
+        import numpy as np
+
+        for r in rows:
+            self.rows.append({k: r[k] or "" for k in ("id", "kind", "ref_id", "category", "subcategory")})
+            self.ids.add(r["id"])
+            self.records += r["kind"] == "record"
+        self._chunks.append(np.asarray(vecs, dtype=np.float32).reshape(-1, self.dim))
+        self._groups = None
+
+    @property
+    def matrix(self) -> Any:
+        import numpy as np
+
+        if len(self._chunks) > 1:
+            self._chunks = [np.concatenate(self._chunks)]
+        return self._chunks[0]
+
+    def _group(self, key: tuple[str, ...]) -> Any:
+        import numpy as np
+
+        if self._groups is None:
+            groups: dict[tuple[str, ...], list[int]] = {}
+            for i, r in enumerate(self.rows):
+                for g in ((r["kind"],), (r["kind"], r["category"]), (r["kind"], r["category"], r["subcategory"])):
+                    groups.setdefault(g, []).append(i)
+            self._groups = {k: np.asarray(v, dtype=np.int64) for k, v in groups.items()}
+        return self._groups.get(key, np.zeros(0, dtype=np.int64))
+
+    def search(self, vector: Any, k: int, kind: str | None = None, category: str | None = None,
+               subcategory: str | None = None) -> list[tuple[dict[str, str], float]]:
+        import numpy as np
+
+        mat = self.matrix
+        if kind is None:
+            idx = None
+            sims = mat @ vector
+        else:
+            key = (kind,) + ((category,) if category is not None else ()) + (
+                (subcategory,) if category is not None and subcategory is not None else ())
+            idx = self._group(key)
+            sims = mat[idx] @ vector if len(idx) else np.zeros(0, dtype=np.float32)
+        if not len(sims):
+            return []
+        k = min(k, len(sims))
+        top = np.argpartition(-sims, k - 1)[:k]
+        top = top[np.argsort(-sims[top], kind="stable")]
+        return [(self.rows[int(i) if idx is None else int(idx[i])], float(sims[i])) for i in top]
 
 
-def backfill(bank: Bank, embedder: Any) -> int:
-    """Embed every tagged task and record that has no vector yet; returns how many were added."""
-    tasks, recs = _missing(bank, embedder)
-    rows = tasks + recs
-    vectors_table(bank, embedder)
-    name = table_name(embedder.dim)
+def _versioned(bank: Bank, embedder: Any) -> Versioned:
+    return caches(bank).table_cache(table_name(embedder.dim), lambda: vectors_table(bank, embedder))
+
+
+def _load(bank: Bank, embedder: Any) -> VectorIndex:
+    import numpy as np
+
+    idx = VectorIndex(embedder.dim)
+    tbl = (vectors_table(bank, embedder).search().where(eq("model", embedder.name))
+           .select(["id", "kind", "ref_id", "category", "subcategory", "vector"]).limit(None).to_arrow())
+    if tbl.num_rows:
+        vec = tbl.column("vector").combine_chunks()
+        mat = np.asarray(vec.flatten().to_numpy(zero_copy_only=False), dtype=np.float32).reshape(-1, embedder.dim)
+        cols = {c: tbl.column(c).to_pylist() for c in ("id", "kind", "ref_id", "category", "subcategory")}
+        seen: set[str] = set()
+        keep = [i for i, v in enumerate(cols["id"]) if not (v in seen or seen.add(v))]
+        idx.extend([{c: cols[c][i] for c in cols} for i in keep], mat[keep])
+    return idx
+
+
+def vector_index(bank: Bank, embedder: Any) -> VectorIndex:
+    """The model's vectors as of the table's current version (reloaded only when the version moved)."""
+    return _versioned(bank, embedder).get(embedder.name, lambda: _load(bank, embedder))
+
+
+def nearest(bank: Bank, embedder: Any, vector: Any, k: int, kind: str | None = None, category: str | None = None,
+            subcategory: str | None = None) -> list[tuple[dict[str, str], float]]:
+    """The k nearest vector rows (cosine similarity, best first), optionally of one kind and tag."""
+    return vector_index(bank, embedder).search(vector, k, kind, category, subcategory)
+
+
+def coverage(bank: Bank, embedder: Any) -> tuple[int, int]:
+    """(records with a vector, records)."""
+    total = caches(bank).record_count()
+    return min(vector_index(bank, embedder).records, total), total
+
+
+def _insert(bank: Bank, embedder: Any, rows: list[dict[str, Any]]) -> int:
+    """Append the rows whose id has no vector yet, under the table's insert lock; returns how many."""
+    if not rows:
+        return 0
+    versioned = _versioned(bank, embedder)
+    tbl = vectors_table(bank, embedder)
+
+    def go() -> int:
+        v = versioned.check()
+        have = vector_index(bank, embedder).ids
+        new = list({r["id"]: r for r in rows if r["id"] not in have}.values())
+        if new:
+            after = int(tbl.add(new).version)
+
+            def apply(items: dict[Any, Any]) -> None:
+                idx = items.get(embedder.name)
+                if idx is not None:
+                    idx.extend(new, [r["vector"] for r in new])
+
+            versioned.wrote(v, after, apply)
+        return len(new)
+
+    with bank._lock, bank.location.insert_lock(table_name(embedder.dim)):
+        return retry(go, "insert vectors")
+
+
+def _embed_and_insert(bank: Bank, embedder: Any, rows: list[dict[str, Any]]) -> int:
     added = 0
     for i in range(0, len(rows), BATCH):
         chunk = rows[i:i + BATCH]
         vecs = embedder.encode([r.pop("text") for r in chunk])
         for r, v in zip(chunk, vecs, strict=True):
             r["vector"], r["model"] = v.tolist(), embedder.name
-        added += bank._insert(name, chunk)
+        added += _insert(bank, embedder, chunk)
     return added
 
 
-def nearest(bank: Bank, embedder: Any, vector: Any, where: str | None, k: int) -> list[tuple[dict, float]]:
-    """The k nearest vector rows (cosine similarity, best first) inside a filter."""
-    tbl = vectors_table(bank, embedder)
-    flt = eq("model", embedder.name) + (f" AND ({where})" if where else "")
-    rows = (tbl.search(vector, vector_column_name="vector").distance_type("dot").where(flt, prefilter=True)
-            .select(["id", "kind", "ref_id", "category", "subcategory", "_distance"]).limit(k).to_list())
-    return [(r, 1.0 - float(r["_distance"])) for r in rows]
+def add_record_vectors(bank: Bank, embedder: Any, records: list[Any]) -> int:
+    """Embed records just written (the distiller's path); returns how many vectors were added."""
+    return _embed_and_insert(bank, embedder, [
+        {"id": "vr-" + r.id, "kind": "record", "ref_id": r.id, "category": r.category,
+         "subcategory": r.subcategory or "", "text": r.search_text()} for r in records])
+
+
+def _missing(bank: Bank, embedder: Any) -> tuple[list[dict], list[dict]]:
+    """Records and tagged tasks without a vector (texts read only for those)."""
+    have = vector_index(bank, embedder).ids
+    r = bank._arrow("records", ["id", "category", "subcategory"])
+    todo = {"vr-" + rid: (rid, cat, sub) for rid, cat, sub in
+            zip(*(r.column(c).to_pylist() for c in r.column_names), strict=True) if "vr-" + rid not in have}
+    recs = []
+    ids = [v[0] for v in todo.values()]
+    for i in range(0, len(ids), _CHUNK):
+        t = bank._arrow("records", ["id", "text"], is_in("id", ids[i:i + _CHUNK]))
+        for rid, text in zip(t.column("id").to_pylist(), t.column("text").to_pylist(), strict=True):
+            _, cat, sub = todo.pop("vr-" + rid, (None, None, None))
+            if cat is not None:
+                recs.append({"id": "vr-" + rid, "kind": "record", "ref_id": rid, "category": cat,
+                             "subcategory": sub or "", "text": text})
+    t = bank._arrow("trajectories", ["task_id", "category", "subcategory"], "category IS NOT NULL")
+    tags: dict[str, tuple[str, str]] = {}
+    for task_id, cat, sub in zip(*(t.column(c).to_pylist() for c in t.column_names), strict=True):
+        if cat and "vt-" + task_id not in have and task_id not in tags:
+            tags[task_id] = (cat, sub or "")
+    tasks = []
+    ids = list(tags)
+    for i in range(0, len(ids), _CHUNK):
+        t = bank._arrow("trajectories", ["task_id", "task"], is_in("task_id", ids[i:i + _CHUNK]))
+        for task_id, text in zip(t.column("task_id").to_pylist(), t.column("task").to_pylist(), strict=True):
+            if task_id in tags:
+                cat, sub = tags.pop(task_id)
+                tasks.append({"id": "vt-" + task_id, "kind": "task", "ref_id": task_id, "category": cat,
+                              "subcategory": sub, "text": text})
+    return tasks, recs
+
+
+def backfill(bank: Bank, embedder: Any, progress: Any = None) -> int:
+    """Embed every record and tagged task that has no vector yet, records first, in batches committed one
+    by one (so an untagged query sees the coverage grow); returns how many were added. `progress(done,
+    total)` is called after each batch."""
+    tasks, recs = _missing(bank, embedder)
+    rows = recs + tasks
+    added = 0
+    for i in range(0, len(rows), BATCH):
+        added += _embed_and_insert(bank, embedder, rows[i:i + BATCH])
+        if progress is not None:
+            progress(min(i + BATCH, len(rows)), len(rows))
+    return added
 
 
 class Indexer:
@@ -82,7 +239,9 @@ class Indexer:
     def __init__(self, bank: Bank, get_embedder: Any):
         self.bank, self.get_embedder = bank, get_embedder
         self._wake = threading.Event()
+        self._advanced = threading.Condition()
         self._thread: threading.Thread | None = None
+        self._seen: tuple[int, int] | None = None  # (trajectories, records) versions fully backfilled
 
     def start(self) -> None:
         if self._thread is None:
@@ -92,6 +251,25 @@ class Indexer:
     def poke(self) -> None:
         self._wake.set()
 
+    def wait_covered(self, embedder: Any, timeout: float) -> tuple[int, int]:
+        """Wait (up to `timeout` s) until every record has a vector; returns `coverage` at the end."""
+        deadline = time.monotonic() + timeout
+        seen, total = coverage(self.bank, embedder)
+        while seen < total and time.monotonic() < deadline:
+            self.start()
+            self.poke()
+            with self._advanced:
+                self._advanced.wait(min(0.5, max(0.0, deadline - time.monotonic())))
+            seen, total = coverage(self.bank, embedder)
+        return seen, total
+
+    def _versions(self) -> tuple[int, int]:
+        return int(self.bank.table("trajectories").version), int(self.bank.table("records").version)
+
+    def _batch_done(self, _done: int, _total: int) -> None:
+        with self._advanced:
+            self._advanced.notify_all()
+
     def _loop(self) -> None:
         try:
             embedder = self.get_embedder()
@@ -100,8 +278,12 @@ class Indexer:
             return
         while True:
             try:
-                backfill(self.bank, embedder)
+                versions = self._versions()
+                if versions != self._seen:  # nothing written since the last full pass: skip the scan
+                    backfill(self.bank, embedder, self._batch_done)
+                    self._seen = versions
             except Exception:
                 log.exception("vector backfill failed; will retry")
+            self._batch_done(0, 0)
             self._wake.wait(30)
             self._wake.clear()

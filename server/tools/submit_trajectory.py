@@ -1,4 +1,8 @@
-"""Tool `submit_trajectory`: the write lane (validate → content-hash id → append → pair)."""
+"""Tool `submit_trajectory`: the write lane (validate → content-hash id → append → pair).
+
+Concurrent calls in one server process share commits (store/group_commit.py): submissions that arrive
+while a commit is in flight go together into the next append, each answered only after it.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +12,9 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import ToolAnnotations
 from pydantic import BaseModel, Field
 
-from memcollab.distill.pairing import pair_task
+from memcollab.distill.pairing import Submitted, store_and_pair
 from memcollab.store.bank import Bank
-from memcollab.store.forget import is_forgotten
+from memcollab.store.group_commit import GroupCommit
 from memcollab.store.models import TrajectoryIn
 
 from .errors import tool_errors, validated
@@ -28,16 +32,21 @@ class SubmitResult(BaseModel):
     pending_pairs: int = Field(description="contrast pairs of this task waiting for distillation")
 
 
-def submit(bank: Bank, item: TrajectoryIn) -> SubmitResult:
-    t = item.to_trajectory()
-    if is_forgotten(bank, "trajectory", t.id):
+def result(s: Submitted) -> SubmitResult:
+    t = s.trajectory
+    if s.forgotten:
         raise ToolError(f"this trajectory ({t.id}) was removed with `forget` and is not stored again")
-    stored = bank.add_trajectory(t)
-    pending = pair_task(bank, t.task_id)
-    return SubmitResult(trajectory_id=t.id, task_id=t.task_id, stored=stored, pending_pairs=pending)
+    return SubmitResult(trajectory_id=t.id, task_id=t.task_id, stored=s.stored, pending_pairs=s.pending_pairs)
+
+
+def submit(bank: Bank, item: TrajectoryIn) -> SubmitResult:
+    """One submission on its own (no group commit)."""
+    return result(store_and_pair(bank, [item.to_trajectory()])[0])
 
 
 def register(server: MCPServer, memory: Memory) -> None:
+    commits = GroupCommit(lambda ts: store_and_pair(memory.bank, ts))
+
     @server.tool(annotations=ToolAnnotations(
         title="Submit a reasoning trajectory", read_only_hint=False, destructive_hint=False,
         idempotent_hint=True, open_world_hint=False))
@@ -61,6 +70,6 @@ def register(server: MCPServer, memory: Memory) -> None:
         item = validated(TrajectoryIn, task=task, model=model, final_answer=final_answer, outcome=outcome,
                          steps=steps, task_id=task_id, agent=agent, category=category, subcategory=subcategory,
                          metadata=metadata)
-        result = submit(memory.bank, item)
+        done = result(commits.submit(item.to_trajectory()))
         memory.written()
-        return result
+        return done
