@@ -31,7 +31,9 @@ def _logging(level: str) -> None:
 def _settings(args: argparse.Namespace) -> Settings:
     s = Settings()
     if getattr(args, "store", None):
-        s.store = Path(args.store).expanduser()
+        from memcollab.store.location import store_arg
+
+        s.store = store_arg(args.store)
     return s
 
 
@@ -57,6 +59,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     _logging(settings.log_level)
+    if getattr(args, "transport", "stdio") == "http":
+        from .app import Memory
+        from .http import serve
+
+        status = serve(Memory(settings), args.host, args.port, args.allowed_host)
+        logging.shutdown()
+        sys.stderr.flush()
+        os._exit(status)  # as below: in-flight requests finished before uvicorn returned
     _exit_with_parent()
     create_server(settings).run("stdio")
     # Every acknowledged write is committed already. Skip interpreter teardown: with torch's threads
@@ -64,6 +74,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
     logging.shutdown()
     sys.stderr.flush()
     os._exit(0)
+
+
+def cmd_token(args: argparse.Namespace) -> int:
+    from memcollab.store.bank import Bank
+
+    from .token_cli import cmd_token as run
+
+    return run(args, Bank(_settings(args).store))
 
 
 def cmd_maintain(args: argparse.Namespace) -> int:
@@ -215,13 +233,24 @@ def build_parser() -> argparse.ArgumentParser:
 
     def add(name: str, fn, help: str) -> argparse.ArgumentParser:  # noqa: A002
         sp = sub.add_parser(name, help=help)
-        sp.add_argument("--store", help="store directory (default: $MEMCOLLAB_STORE or the user data dir)")
+        sp.add_argument("--store", help="store directory, or s3://BUCKET/PREFIX (gs://, az://) (default: "
+                        "$MEMCOLLAB_STORE or the user data dir)")
         sp.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                         help="show the traceback when the command fails")
         sp.set_defaults(fn=fn)
         return sp
 
-    add("serve", cmd_serve, "run the MCP server over stdio")
+    sv = add("serve", cmd_serve, "run the MCP server (stdio, or Streamable HTTP at /mcp)")
+    sv.add_argument("--transport", choices=("stdio", "http"), default="stdio")
+    sv.add_argument("--host", default="127.0.0.1", help="http: address to bind (default 127.0.0.1; any other "
+                    "address needs a token in the store first)")
+    sv.add_argument("--port", type=int, default=8765, help="http: port (default 8765)")
+    sv.add_argument("--allowed-host", action="append", metavar="HOST[:PORT]",
+                    help="http: a Host header clients use (e.g. memory.example.com:8765); turns on Host/Origin "
+                         "checks for it; repeatable")
+    from .token_cli import add_parser as add_token_parser
+
+    add_token_parser(add, cmd_token)
     add("status", cmd_status, "what the bank holds").add_argument("--json", action="store_true")
     add("export", cmd_export, "write the bank as JSONL").add_argument("file", help="output file, or - for stdout")
     add("import", cmd_import, "read JSONL into the bank").add_argument("file", help="input file, or - for stdin")

@@ -7,11 +7,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 
-def default_store() -> Path:
-    """`$MEMCOLLAB_STORE`, else the user data directory (e.g. ~/.local/share/memcollab/store)."""
+def default_store() -> Path | str:
+    """`$MEMCOLLAB_STORE` (a directory, or s3:// gs:// az:// URI), else the user data directory
+    (e.g. ~/.local/share/memcollab/store)."""
     env = os.environ.get("MEMCOLLAB_STORE")
     if env:
-        return Path(env).expanduser()
+        from memcollab.store.location import store_arg
+
+        return store_arg(env)
     from platformdirs import user_data_dir
 
     return Path(user_data_dir("memcollab", appauthor=False)) / "store"
@@ -19,7 +22,7 @@ def default_store() -> Path:
 
 @dataclass
 class Settings:
-    store: Path = field(default_factory=default_store)
+    store: Path | str = field(default_factory=default_store)  # a str only for an object-store URI
     taxonomy_file: Path | None = field(
         default_factory=lambda: Path(p) if (p := os.environ.get("MEMCOLLAB_TAXONOMY")) else None)
     log_level: str = field(default_factory=lambda: os.environ.get("MEMCOLLAB_LOG_LEVEL", "WARNING").upper())

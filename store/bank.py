@@ -5,6 +5,8 @@ Several server processes share one store directory, so:
 - tables are created with `exist_ok`, and a lost creation race just opens the winner's table;
 - writes that hit a commit conflict are retried with jittered backoff;
 - inserts check the content-hash id under a per-table file lock, so a resubmission is not stored twice;
+  on object storage no lock reaches another machine: a racing duplicate id is hidden on read (`_select`,
+  `_arrow`, `count`) and removed by maintenance (store/location.py);
 - every client string that reaches a filter goes through `sql_str` (quoted, `'` doubled).
 
 lancedb and pyarrow are imported lazily: the server must answer `tools/list` before they load.
@@ -20,7 +22,6 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -196,11 +197,14 @@ class Bank:
     """One store directory. Thread-safe for use from the server's worker threads."""
 
     def __init__(self, path: str | Path):
-        self.path = Path(path).expanduser()
+        from .location import StoreLocation
+
+        # A local directory or an object-store URI (store/location.py says what differs between them).
+        self.location = StoreLocation.parse(path)
+        self.path: Path | str = self.location.path or self.location.uri
         self._db: Any = None
         self._tables: dict[str, Any] = {}
         self._lock = threading.RLock()
-        self._locks: dict[str, Any] = {}
         self._fts_ready = False
 
     # --- connection ----------------------------------------------------------------------------
@@ -208,13 +212,10 @@ class Bank:
     def connect(self) -> Any:
         with self._lock:
             if self._db is None:
-                problem = store_problem(self.path)
+                problem = store_problem(self.location.path) if self.location.path else None
                 if problem:
                     raise StoreUnavailable(problem)
-                import lancedb
-
-                self.path.mkdir(parents=True, exist_ok=True)
-                self._db = lancedb.connect(str(self.path), read_consistency_interval=timedelta(0))
+                self._db = self.location.connect()
                 self._check_schema_version()
             return self._db
 
@@ -274,16 +275,8 @@ class Bank:
             return len(new)
 
         # Check-then-add is safe because every memcollab writer holds the same file lock for it.
-        with self._lock, self._file_lock(name):
+        with self._lock, self.location.insert_lock(name):
             return retry(go, f"insert into {name}")
-
-    def _file_lock(self, name: str) -> Any:
-        from filelock import FileLock
-
-        lock = self._locks.get(name)
-        if lock is None:
-            lock = self._locks[name] = FileLock(str(self.path / f".insert-{name}.lock"))
-        return lock
 
     def _select(self, name: str, where: str | None = None, limit: int | None = None,
                 columns: list[str] | None = None) -> list[dict[str, Any]]:
@@ -303,7 +296,15 @@ class Bank:
         q = self.table(name).search()
         if where:
             q = q.where(where)
-        return q.select(columns).limit(None).to_arrow()
+        if not (self.location.remote and name != "meta"):
+            return q.select(columns).limit(None).to_arrow()
+        # Object storage has no insert lock: hide a racing duplicate of an id (first row wins, as in _select).
+        tbl = q.select(list(dict.fromkeys([*columns, "id"]))).limit(None).to_arrow()
+        seen: set[str] = set()
+        keep = [i for i, k in enumerate(tbl.column("id").to_pylist()) if not (k in seen or seen.add(k))]
+        if len(keep) < tbl.num_rows:
+            tbl = tbl.take(keep)
+        return tbl.select(columns)
 
     def update(self, name: str, where: str, values: dict[str, Any] | None = None,
                values_sql: dict[str, str] | None = None) -> None:
@@ -414,6 +415,8 @@ class Bank:
         if where:
             q = q.where(where, prefilter=True)
         rows = q.limit(limit).to_list()
+        seen: set[str] = set()  # a racing duplicate on object storage (see _arrow)
+        rows = [r for r in rows if not (r["id"] in seen or seen.add(r["id"]))]
         return [(_record(r), float(r.get("_score") or 0.0)) for r in rows]
 
     def add_verdicts(self, items: list[ConstraintVerdict]) -> int:
@@ -438,6 +441,8 @@ class Bank:
     # --- counts --------------------------------------------------------------------------------
 
     def count(self, name: str, where: str | None = None) -> int:
+        if self.location.remote and name != "meta":  # distinct ids (see _arrow)
+            return self._arrow(name, ["id"], where).num_rows
         return int(self.table(name).count_rows(where))
 
     def counter(self, name: str, column: str, where: str | None = None) -> Counter[str]:

@@ -5,8 +5,9 @@ thousands of files and slower scans. `maintain` runs LanceDB's `optimize()` on e
 fragments, folds new rows into the FTS and vector indexes, and removes versions older than
 `KEEP_VERSIONS_FOR` (never `delete_unverified`, so files another process is still writing are left alone).
 
-One process at a time: a file lock (<store>/.maintain.lock, non-blocking); a process that finds it held
-skips. The server runs it by itself in a background thread every `AUTO_EVERY` writes (MEMCOLLAB_AUTO_MAINTAIN,
+One process at a time: a file lock (<store>/.maintain.lock, non-blocking) on a local store, a lease row with
+an expiry on object storage (store/lease.py); a process that finds it held skips. On object storage it also
+removes racing duplicate ids (store/dedup.py). The server runs it by itself in a background thread every `AUTO_EVERY` writes (MEMCOLLAB_AUTO_MAINTAIN,
 0 turns it off); `memcollab maintain` runs it by hand.
 """
 
@@ -25,6 +26,7 @@ from .progress import progress
 
 log = logging.getLogger("memcollab.maintain")
 KEEP_VERSIONS_FOR = timedelta(minutes=10)
+LEASE_TTL = timedelta(minutes=10)  # on object storage; renewed before each table
 AUTO_EVERY = 100
 
 
@@ -56,16 +58,15 @@ def maintain(bank: Bank, keep_versions_for: timedelta = KEEP_VERSIONS_FOR,
              show_progress: bool = False) -> dict[str, Any] | None:
     """Optimize every table; None when another process holds the maintenance lock. `show_progress`: a
     progress bar (or lines) on stderr, for the CLI; the server's automatic runs stay silent."""
-    from filelock import FileLock, Timeout
+    from .dedup import remove_duplicates
+    from .lease import one_at_a_time
 
     bank.connect()
-    lock = FileLock(str(bank.path / ".maintain.lock"), timeout=0)
-    try:
-        lock.acquire()
-    except Timeout:
-        log.info("maintenance already running in another process; skipped")
-        return None
-    try:
+    # one process at a time: a file lock on a local store, a lease row in the bank on object storage
+    with one_at_a_time(bank, "maintain", LEASE_TTL) as held:
+        if held is None:
+            log.info("maintenance already running in another process; skipped")
+            return None
         report: dict[str, Any] = {}
         started = time.monotonic()
         db = bank.connect()
@@ -73,8 +74,13 @@ def maintain(bank: Bank, keep_versions_for: timedelta = KEEP_VERSIONS_FOR,
         names = db.list_tables().tables
         with progress("maintain", total=len(names)) if show_progress else nullcontext() as bar:
             for name in names:
+                if not held.renew():
+                    log.warning("maintenance lease lost (expired and taken elsewhere); stopping")
+                    break
                 tbl = bank.table(name) if name in TABLES else db.open_table(name)
                 before = _fragments(tbl)
+                if bank.location.remote:  # no insert lock reaches another machine: drop racing duplicates
+                    report.setdefault("duplicates_removed", {})[name] = remove_duplicates(bank, name)
                 retry(lambda t=tbl: t.optimize(cleanup_older_than=keep_versions_for, delete_unverified=False),
                       f"optimize {name}")
                 report[name] = {"fragments_before": before, "fragments_after": _fragments(tbl)}
@@ -82,8 +88,6 @@ def maintain(bank: Bank, keep_versions_for: timedelta = KEEP_VERSIONS_FOR,
                     bar.advance(note=name)
         report["seconds"] = round(time.monotonic() - started, 3)
         return report
-    finally:
-        lock.release()
 
 
 def auto_every() -> int:
