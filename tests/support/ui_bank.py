@@ -57,11 +57,12 @@ def fill(bank: Bank) -> dict[str, str]:
     report = import_jsonl(bank, lines, progress=lambda _m: None)
     assert not report["errors"], report["errors"]
     for rec in bank.records():
-        ids.setdefault(rec.category + "/" + rec.subcategory, rec.id)
-    ids["xss_record"] = ids["Number Theory/Primes"]
+        if rec.id != ids["distilled"]:
+            ids[rec.category] = rec.id  # one imported record per category
+    ids["xss_record"] = ids["Number Theory"]
     bank.add_feedback([Feedback(id="f-1", record_id=ids["distilled"], helped=True, model="qwen2.5-7b"),
                        Feedback(id="f-2", record_id=ids["distilled"], helped=True, model="claude-sonnet"),
-                       Feedback(id="f-3", record_id=ids["Geometry/Circles"], helped=False, model="qwen2.5-7b")])
+                       Feedback(id="f-3", record_id=ids["Geometry"], helped=False, model="qwen2.5-7b")])
     return ids
 
 
