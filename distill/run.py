@@ -19,6 +19,7 @@ from memcollab.store.bank import Bank
 from memcollab.store.models import ContrastPair
 from memcollab.store.progress import progress as progress_bar
 
+from .llm import complete
 from .prompt import PROMPT_VERSION, build_messages
 from .store_constraints import store_distilled
 from .validate import InvalidOutput, parse_output
@@ -58,24 +59,12 @@ def work_list(bank: Bank, limit: int | None = None, max_attempts: int = MAX_ATTE
 
 async def _complete(messages: list[dict[str, str]], model: str, api_base: str | None, timeout: float,
                     summary: Summary) -> str:
-    import litellm
-
-    litellm.suppress_debug_info = True
-    kwargs: dict[str, Any] = {"model": model, "messages": messages, "timeout": timeout, "num_retries": 0,
-                              "max_retries": 0, "temperature": 0}
-    if api_base:
-        kwargs["api_base"] = api_base
-    resp = await litellm.acompletion(**kwargs)
+    done = await complete(model, messages, api_base, timeout, temperature=0)
     summary.llm_calls += 1
-    usage = getattr(resp, "usage", None)
-    if usage:
-        summary.prompt_tokens += int(getattr(usage, "prompt_tokens", 0) or 0)
-        summary.completion_tokens += int(getattr(usage, "completion_tokens", 0) or 0)
-    try:
-        summary.cost_usd += float(litellm.completion_cost(completion_response=resp) or 0.0)
-    except Exception:  # unknown models have no price: cost stays 0
-        pass
-    return resp.choices[0].message.content or ""
+    summary.prompt_tokens += done.tokens_in
+    summary.completion_tokens += done.tokens_out
+    summary.cost_usd += done.cost_usd
+    return done.text
 
 
 async def distill_pair(bank: Bank, pair: ContrastPair, model: str, api_base: str | None, taxonomy_text: str,

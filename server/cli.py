@@ -226,7 +226,8 @@ def cmd_ui(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(eval_commands: bool = True) -> argparse.ArgumentParser:
+    """`eval_commands=False` (for `serve`) keeps the eval room out of the server process entirely."""
     p = argparse.ArgumentParser(prog="memcollab", description=__doc__.splitlines()[0])
     p.add_argument("--debug", action="store_true", help="show the traceback when a command fails")
     sub = p.add_subparsers(dest="command", required=True)
@@ -274,12 +275,17 @@ def build_parser() -> argparse.ArgumentParser:
     u.add_argument("--port", type=int, default=8766, help="port (default 8766; 0 picks a free one)")
     u.add_argument("--eval", action="append", metavar="DIR", help="a `memcollab eval` output directory (repeatable)")
     u.add_argument("--allow-forget", action="store_true", help="allow forgetting records from the dashboard")
+    if eval_commands:
+        from memcollab.eval.cli import add_commands  # build, eval, judge; their heavy imports wait for the run
+
+        add_commands(sub)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     _env_defaults()
-    args = build_parser().parse_args(argv)
+    first = (sys.argv[1:] if argv is None else argv)[:1]
+    args = build_parser(eval_commands=first != ["serve"]).parse_args(argv)
     if args.command != "serve":
         _logging(Settings().log_level)
     return run_command(args.fn, args)  # errors → one line on stderr, exit 2 for usage/configuration
