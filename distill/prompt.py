@@ -23,13 +23,27 @@ def template() -> str:
     return (resources.files("memcollab.distill") / "prompt_v1.txt").read_text("utf-8")
 
 
-def _defuse(text: str) -> str:
+def defuse(text: str) -> str:
+    """Client text with every look-alike of a fence marker neutralized."""
     return _FENCE.sub("[marker removed]", text)
 
 
-def _solution(t: Trajectory) -> str:
-    steps = "\n".join(f"  step {i + 1}: {_defuse(s)}" for i, s in enumerate(t.steps)) or "  (no steps given)"
-    return f"{steps}\n  final answer: {_defuse(t.final_answer)}"
+_defuse = defuse  # the older name, still imported elsewhere
+
+
+def new_nonce() -> str:
+    return secrets.token_hex(6)
+
+
+def fenced(body: str, nonce: str) -> str:
+    """`body` (client parts already passed through `defuse`) between the nonce-tagged data markers."""
+    return f"<data-{nonce}>\n{body}\n</data-{nonce}>"
+
+
+def solution_text(t: Trajectory) -> str:
+    """A trajectory's steps and final answer, defused, without its model's name."""
+    steps = "\n".join(f"  step {i + 1}: {defuse(s)}" for i, s in enumerate(t.steps)) or "  (no steps given)"
+    return f"{steps}\n  final answer: {defuse(t.final_answer)}"
 
 
 def instructions(taxonomy_text: str, nonce: str) -> str:
@@ -37,13 +51,13 @@ def instructions(taxonomy_text: str, nonce: str) -> str:
 
 
 def contrast_text(task: str, preferred: Trajectory, unpreferred: Trajectory, nonce: str) -> str:
-    return (f"<data-{nonce}>\nTASK:\n{_defuse(task)}\n\nSolution A (correct):\n{_solution(preferred)}\n\n"
-            f"Solution B (incorrect):\n{_solution(unpreferred)}\n</data-{nonce}>\n\n"
-            "Return the JSON object now.")
+    body = (f"TASK:\n{defuse(task)}\n\nSolution A (correct):\n{solution_text(preferred)}\n\n"
+            f"Solution B (incorrect):\n{solution_text(unpreferred)}")
+    return fenced(body, nonce) + "\n\nReturn the JSON object now."
 
 
 def build_messages(task: str, preferred: Trajectory, unpreferred: Trajectory, taxonomy_text: str,
                    nonce: str | None = None) -> list[dict[str, str]]:
-    nonce = nonce or secrets.token_hex(6)
+    nonce = nonce or new_nonce()
     return [{"role": "system", "content": instructions(taxonomy_text, nonce)},
             {"role": "user", "content": contrast_text(task, preferred, unpreferred, nonce)}]

@@ -65,13 +65,14 @@ def store_distilled(bank: Bank, pair: ContrastPair, output: DistillOutput, disti
                     embedder: Any | None = None, trajs: dict[str, Trajectory] | None = None) -> StoreResult:
     """`trajs`: the pair's two trajectories by id, when the caller has them already."""
     trajs = trajs or bank.get_trajectories([pair.preferred_id, pair.unpreferred_id])
+    sources = sorted({t.outcome_source for t in trajs.values()})  # a judged outcome stays visible on the record
     task = next((t.task for t in trajs.values()), "")
     verdict = validate(output, Source(task=task, trajectories=list(trajs.values())))
     category, subcategory = output.category.strip(), output.subcategory.strip()
     res = StoreResult(rejected=len(verdict.rejected), rejections=verdict.rejected)
     dups = _duplicates(bank, category, subcategory, verdict.constraints, embedder)
     for rid in dict.fromkeys(dups.values()):
-        bank.add_support(rid, pair.id, pair.preferred_model, pair.unpreferred_model)
+        bank.add_support(rid, pair.id, pair.preferred_model, pair.unpreferred_model, sources)
     res.merged, res.merged_into = len(dups), list(dict.fromkeys(dups.values()))
     fresh = [c for i, c in enumerate(verdict.constraints) if i not in dups]
     if fresh:
@@ -79,7 +80,7 @@ def store_distilled(bank: Bank, pair: ContrastPair, output: DistillOutput, disti
             id="r-" + content_id("record-from-pair", pair.id), category=category, subcategory=subcategory,
             constraints=fresh, task=task, preferred_models=[pair.preferred_model],
             unpreferred_models=[pair.unpreferred_model], distiller=distiller, prompt_version=prompt_version,
-            pair_ids=[pair.id])
+            pair_ids=[pair.id], outcome_sources=sources)
         bank.add_records([record])
         if embedder is not None:  # the model is at hand: the record's vector now, not in a later backfill
             from memcollab.store.vectors import add_record_vectors

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .models import (
+    OUTCOME_SOURCE_KEY,
     SCHEMA_VERSION,
     Constraint,
     ConstraintVerdict,
@@ -87,6 +88,7 @@ def _schemas() -> dict[str, pa.Schema]:
             ("constraints", pa.string()), ("task", pa.string()), ("text", pa.string()),
             ("preferred_models", strs), ("unpreferred_models", strs), ("distiller", pa.string()),
             ("prompt_version", pa.string()), ("support", pa.int64()), ("pair_ids", strs),
+            ("outcome_sources", strs),
             ("created_at", ts), ("updated_at", ts),
         ]),
         "verdicts": pa.schema([
@@ -128,14 +130,19 @@ def retry(fn: Callable[[], T], what: str, attempts: int = 12) -> T:
 # --- rows <-> models -------------------------------------------------------------------------
 
 def _traj_row(t: Trajectory) -> dict[str, Any]:
-    row = t.model_dump()
-    row["metadata"] = json.dumps(t.metadata, ensure_ascii=False)
+    row = t.model_dump(exclude={"outcome_source"})
+    # outcome_source rides in the metadata JSON column (no column of its own: older stores read unchanged)
+    meta = {k: v for k, v in t.metadata.items() if k != OUTCOME_SOURCE_KEY}
+    if t.outcome_source != "caller":
+        meta[OUTCOME_SOURCE_KEY] = t.outcome_source
+    row["metadata"] = json.dumps(meta, ensure_ascii=False)
     return row
 
 
 def _traj(row: dict[str, Any]) -> Trajectory:
     row = {k: v for k, v in row.items() if not k.startswith("_")}
     row["metadata"] = json.loads(row.get("metadata") or "{}")
+    row["outcome_source"] = row["metadata"].pop(OUTCOME_SOURCE_KEY, "caller")
     row["steps"] = list(row.get("steps") or [])
     return Trajectory(**row)
 
@@ -156,7 +163,7 @@ def _record_row(r: MemoryRecord) -> dict[str, Any]:
 def _record(row: dict[str, Any]) -> MemoryRecord:
     row = {k: v for k, v in row.items() if not k.startswith("_") and k not in ("text", "vector")}
     row["constraints"] = [Constraint(**c) for c in json.loads(row["constraints"])]
-    for k in ("preferred_models", "unpreferred_models", "pair_ids"):
+    for k in ("preferred_models", "unpreferred_models", "pair_ids", "outcome_sources"):
         row[k] = list(row.get(k) or [])
     return MemoryRecord(**row)
 
@@ -236,8 +243,22 @@ class Bank:
                         # Another process won the creation race: open what it made.
                         return db.open_table(name)
 
-                self._tables[name] = retry(create, f"create {name}")
+                tbl = retry(create, f"create {name}")
+                if name in TABLES:
+                    self._add_new_columns(name, tbl)
+                self._tables[name] = tbl
             return self._tables[name]
+
+    def _add_new_columns(self, name: str, tbl: Any) -> None:
+        """Columns a later schema version added (v2: records.outcome_sources) are added, null, to a table an
+        older memcollab made. A process adding them at the same moment is a commit conflict, retried; the
+        retry then finds them there."""
+        def go() -> None:
+            missing = [f for f in _schemas()[name] if f.name not in tbl.schema.names]
+            if missing:
+                tbl.add_columns(missing)
+
+        retry(go, f"add columns to {name}")
 
     def _check_schema_version(self) -> None:
         meta = self.table("meta")
@@ -250,6 +271,10 @@ class Bank:
         if found > SCHEMA_VERSION:
             raise SchemaTooNew(f"store {self.path} has schema version {found}; this memcollab understands "
                                f"{SCHEMA_VERSION}. Upgrade memcollab.")
+        if found < SCHEMA_VERSION:  # an older store: add the new columns, then say so, so older versions stop
+            self.table("records")
+            retry(lambda: meta.update(where=eq("key", "schema_version"), values={"value": str(SCHEMA_VERSION)}),
+                  "schema version")
 
     def _insert(self, name: str, rows: list[dict[str, Any]], key: str = "id") -> int:
         """Insert rows whose key is not present yet; returns how many were inserted.
@@ -336,6 +361,19 @@ class Bank:
         ids = list(ids)
         return {t.id: t for t in self.trajectories(is_in("id", ids))} if ids else {}
 
+    def label_outcome(self, trajectory_id: str, outcome: str, source: str) -> bool:
+        """Label a stored trajectory whose outcome is still unknown (`memcollab judge`), with the label's
+        source. Its id stays: it hashes the submission. False when it is gone or was labelled meanwhile."""
+        if outcome not in ("correct", "incorrect"):
+            raise ValueError(f"outcome must be correct or incorrect, not {outcome!r}")
+        where = f"{eq('id', trajectory_id)} AND outcome = 'unknown'"
+        found = self.trajectories(where, limit=1)
+        if not found:
+            return False
+        row = _traj_row(found[0].model_copy(update={"outcome": outcome, "outcome_source": source}))
+        self.update("trajectories", where, values={"outcome": outcome, "metadata": row["metadata"]})
+        return True
+
     # --- pairs ---------------------------------------------------------------------------------
 
     def add_pairs(self, pairs: list[ContrastPair]) -> int:
@@ -372,7 +410,8 @@ class Bank:
         ids = list(ids)
         return {r.id: r for r in self.records(is_in("id", ids))} if ids else {}
 
-    def add_support(self, record_id: str, pair_id: str, preferred_model: str, unpreferred_model: str) -> None:
+    def add_support(self, record_id: str, pair_id: str, preferred_model: str, unpreferred_model: str,
+                    outcome_sources: Iterable[str] = ()) -> None:
         """A new contrast re-confirmed this record: count it and remember where it came from."""
         def go() -> None:
             rec = self.get_records([record_id]).get(record_id)
@@ -383,7 +422,8 @@ class Bank:
                 [unpreferred_model] if unpreferred_model not in rec.unpreferred_models else [])
             self.table("records").update(where=eq("id", record_id), values={
                 "support": rec.support + 1, "pair_ids": [*rec.pair_ids, pair_id],
-                "preferred_models": pm, "unpreferred_models": um, "updated_at": now()})
+                "preferred_models": pm, "unpreferred_models": um, "updated_at": now(),
+                "outcome_sources": sorted({*rec.outcome_sources, *outcome_sources})})
 
         with self._lock:
             retry(go, "add support")

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from .redact import redact
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: records.outcome_sources (store/bank.py adds the column to a version-1 store)
 
 MAX_TASK = 20_000
 MAX_NAME = 200  # model, agent, task_id, category, subcategory
@@ -28,6 +28,8 @@ MAX_METADATA = 20_000  # serialized JSON characters
 MAX_METADATA_DEPTH = 6
 MAX_CONSTRAINT_FIELD = 600
 MAX_CONSTRAINTS = 3
+# Where Trajectory.outcome_source lives inside the stored metadata JSON (never taken from a client's metadata).
+OUTCOME_SOURCE_KEY = "memcollab.outcome_source"
 
 Outcome = Literal["correct", "incorrect", "unknown"]
 PairStatus = Literal["pending", "distilled", "failed", "skipped"]
@@ -183,7 +185,11 @@ class TrajectoryIn(_Model):
         task_id = self.task_id or task_id_for(self.task)
         tid = content_id("trajectory", task_id, self.task, self.model, self.agent, self.steps,
                          self.final_answer, self.outcome)
-        return Trajectory(id=tid, task_id=task_id, **self.model_dump(exclude={"task_id"}))
+        # A client that checked the answer itself (memcollab build/eval) says so with metadata label_source.
+        verified = self.outcome != "unknown" and self.metadata.get("label_source") == "verifier"
+        metadata = {k: v for k, v in self.metadata.items() if k != OUTCOME_SOURCE_KEY}
+        return Trajectory(id=tid, task_id=task_id, outcome_source="verifier" if verified else "caller",
+                          metadata=metadata, **self.model_dump(exclude={"task_id", "metadata"}))
 
 
 class Trajectory(_Model):
@@ -197,6 +203,9 @@ class Trajectory(_Model):
     steps: list[str] = Field(default_factory=list)
     final_answer: str = ""
     outcome: Outcome
+    # Who decided `outcome`: "caller" (the submitting client), "verifier" (the client checked the answer:
+    # memcollab build/eval), or "judge:<model>:<prompt version>" (`memcollab judge` labelled an unknown one).
+    outcome_source: str = "caller"
     category: str | None = None
     subcategory: str | None = None
     metadata: dict[str, Any] = Field(default_factory=dict)
@@ -263,8 +272,15 @@ class MemoryRecord(_Model):
     prompt_version: str = ""
     support: int = 1
     pair_ids: list[str] = Field(default_factory=list)
+    # The outcome sources of the trajectories its contrasts came from ("caller", "verifier", "judge:…"), so a
+    # record that rests on an LLM judge's label says so. Empty for records from older stores and imports.
+    outcome_sources: list[str] = Field(default_factory=list)
     created_at: datetime = Field(default_factory=now)
     updated_at: datetime = Field(default_factory=now)
+
+    @property
+    def judged(self) -> bool:
+        return any(s.startswith("judge:") for s in self.outcome_sources)
 
     @staticmethod
     def make_id(category: str, subcategory: str, constraints: list[Constraint], task: str) -> str:
