@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SCRIPTS = ["bench_server.py", "bench_retrieval.py", "bench_distill.py", "bench_maintain.py"]
+SCRIPTS = ["bench_server.py", "bench_retrieval.py", "bench_distill.py", "bench_maintain.py", "bench_http.py"]
 
 if __name__ == "__main__":
     failed = 0
