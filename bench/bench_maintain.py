@@ -33,13 +33,18 @@ async def run(store: Path, submits: int, auto: str) -> dict[str, float]:
     env = {**os.environ, "MEMCOLLAB_STORE": str(store), "MEMCOLLAB_EMBEDDINGS": "off", "MEMCOLLAB_AUTO_MAINTAIN": auto}
     async with Client(StdioServerParameters(command=EXE, args=["serve"], env=env), mode="legacy") as c:
         t0 = time.perf_counter()
+        stamps = []
         for i in range(submits):
             r = await c.call_tool("submit_trajectory", {
                 "task": f"Long-use task {i // 2}: find x", "model": f"m{i % 2}", "final_answer": str(i),
                 "outcome": "correct" if i % 2 else "incorrect", "steps": ["step one", "step two"],
                 "category": "Algebra", "subcategory": "Linear Equations"})
             assert not r.is_error, r.content
+            stamps.append(time.perf_counter())
         rate = submits / (time.perf_counter() - t0)
+        w = min(500, submits // 2)
+        first = w / (stamps[w - 1] - t0)
+        last = w / (stamps[-1] - stamps[-w - 1])
         times = []
         for _ in range(200):
             t1 = time.perf_counter()
@@ -49,7 +54,8 @@ async def run(store: Path, submits: int, auto: str) -> dict[str, float]:
         status = (await c.call_tool("memory_status", {})).structured_content
     time.sleep(1)  # let a maintenance pass that is still running finish its files
     mb, files = disk(store)
-    return {"rate": rate, "p50": pct(times, 0.5), "mb": mb, "files": files, "rows": status["trajectories"]}
+    return {"rate": rate, "first": first, "last": last, "p50": pct(times, 0.5), "mb": mb, "files": files,
+            "rows": status["trajectories"]}
 
 
 def main() -> None:
@@ -63,8 +69,9 @@ def main() -> None:
         fill(store, 300)
         res[label] = anyio.run(run, store, n, auto)
         r = res[label]
-        print(f"{label:<28} {r['rows']:.0f} trajectories; submits {r['rate']:.0f}/s; get_constraints p50 "
-              f"{r['p50']:.1f} ms; {r['mb']:.1f} MB in {r['files']:.0f} files")
+        print(f"{label:<28} {r['rows']:.0f} trajectories; submits {r['rate']:.0f}/s (first 500 {r['first']:.0f}/s, "
+              f"last 500 {r['last']:.0f}/s: first/last {r['first'] / r['last']:.2f}, target <= 1.25); "
+              f"get_constraints p50 {r['p50']:.1f} ms; {r['mb']:.1f} MB in {r['files']:.0f} files")
     a, b = res["without maintenance"], res["with automatic maintenance"]
     print(f"with maintenance vs without: p50 {b['p50'] / a['p50']:.2f}x, disk {b['mb'] / a['mb']:.2f}x, "
           f"files {b['files'] / a['files']:.2f}x")

@@ -76,7 +76,7 @@ def sync_pairs(bank: Bank, task_ids: Sequence[str]) -> dict[str, int]:
         _, trajs = c.task_trajectories(ids)
         _, stored = c.task_pairs(ids)
         want = [p for tid in ids for p in pairs_for(trajs[tid], ranking)]
-        c.add_pairs([p for p in want if p.id not in stored[p.task_id]])
+        current = c.add_pairs([p for p in want if p.id not in stored[p.task_id]], check=False)
         repoint: dict[tuple[str, str], list[str]] = {}
         for p in want:
             old = stored[p.task_id].get(p.id)
@@ -84,7 +84,7 @@ def sync_pairs(bank: Bank, task_ids: Sequence[str]) -> dict[str, int]:
                 repoint.setdefault((p.preferred_id, p.preferred_model), []).append(p.id)
         for (pid, model), pair_ids in repoint.items():
             c.repoint_pairs(pair_ids, pid, model)
-        _, stored = c.task_pairs(ids)
+        _, stored = c.task_pairs(ids, check=bool(repoint) or not current)
         return {tid: sum(p.status == "pending" for p in stored[tid].values()) for tid in ids}
 
     with bank._lock, bank.location.insert_lock("pairs"):

@@ -33,16 +33,24 @@ from .bm25 import BM25
 from .models import ContrastPair, MemoryRecord, Trajectory
 
 MAX_KEYS = 50_000  # cached keys per table before the cache starts over (bounds memory)
+KEY_SET_MAX = 50_000  # rows up to which a table's whole key column is read to know which keys exist
 LOAD_CHUNK = 500
 
 
 class Versioned:
-    """Values derived from one table, valid for the version they were loaded at."""
+    """Values derived from one table, valid for the version they were loaded at.
 
-    def __init__(self, get_table: Callable[[], Any]):
+    With `key_column`, values are per key of that column (a task id) and the set of keys present in the
+    table (the "key set", loaded with one column read while the table has at most KEY_SET_MAX rows) tells
+    that a key has no rows at all without a query — the common case of a submission for a new task."""
+
+    def __init__(self, get_table: Callable[[], Any], key_column: str | None = None,
+                 empty: Callable[[], Any] = list):
         self.get_table = get_table
+        self.key_column, self.empty = key_column, empty
         self.version: int | None = None
         self.items: dict[Any, Any] = {}
+        self.keys: set[str] | None = None  # every key in the table at `version`, when known
         self.lock = threading.RLock()
 
     def check(self) -> int:
@@ -51,6 +59,7 @@ class Versioned:
             v = int(self.get_table().version)
             if v != self.version:
                 self.items = {}
+                self.keys = None
                 self.version = v
             return v
 
@@ -68,29 +77,50 @@ class Versioned:
                 self.items[key] = load()
             return self.items[key]
 
-    def get_many(self, keys: Iterable[Any], load: Callable[[list[Any]], dict[Any, Any]]) -> tuple[int, dict]:
+    def _key_set(self) -> set[str] | None:
+        if self.keys is None and self.key_column:
+            tbl = self.get_table()
+            if tbl.count_rows() <= KEY_SET_MAX:
+                col = tbl.search().select([self.key_column]).limit(None).to_arrow().column(self.key_column)
+                self.keys = set(col.to_pylist())
+        return self.keys
+
+    def get_many(self, keys: Iterable[Any], load: Callable[[list[Any]], dict[Any, Any]],
+                 check: bool = True) -> tuple[int, dict]:
         """The version and {key: value} for keys, loading the missing ones with one `load(missing)`."""
         with self.lock:
-            v = self.check()
+            v = self.check() if check or self.version is None else self.version
             keys = list(dict.fromkeys(keys))
             missing = [k for k in keys if k not in self.items]
             if missing:
                 if len(self.items) + len(missing) >= MAX_KEYS:
                     self.items = {}
                     missing = keys
-                self.items.update(load(missing))
+                present = self._key_set()
+                if present is not None:
+                    for k in [k for k in missing if k not in present]:
+                        self.items[k] = self.empty()
+                    missing = [k for k in missing if k in present]
+                if missing:
+                    self.items.update(load(missing))
             return v, {k: self.items[k] for k in keys}
 
-    def wrote(self, before: int, after: int, apply: Callable[[dict[Any, Any]], None]) -> None:
+    def wrote(self, before: int, after: int, apply: Callable[[dict[Any, Any]], None],
+              keys: Iterable[Any] = ()) -> bool:
         """This process committed version `after` on top of version `before`. When that is the next version
-        after the cached one, nobody else wrote in between: apply the change in place. Otherwise drop."""
+        after the cached one, nobody else wrote in between: apply the change in place (`keys`: the keys the
+        write added rows for) and return True. Otherwise drop everything and return False."""
         with self.lock:
             if self.version == before and after == before + 1:
                 apply(self.items)
+                if self.keys is not None:
+                    self.keys.update(keys)
                 self.version = after
-            else:
-                self.items = {}
-                self.version = None
+                return True
+            self.items = {}
+            self.keys = None
+            self.version = None
+            return False
 
 
 @dataclass(frozen=True)
@@ -145,8 +175,8 @@ def level_where(level: tuple[str, ...]) -> str | None:
 class Caches:
     def __init__(self, bank: Bank):
         self.bank = bank
-        self.trajectories = Versioned(lambda: bank.table("trajectories"))
-        self.pairs = Versioned(lambda: bank.table("pairs"))
+        self.trajectories = Versioned(lambda: bank.table("trajectories"), "task_id", list)
+        self.pairs = Versioned(lambda: bank.table("pairs"), "task_id", dict)
         self.forgotten = Versioned(lambda: bank.table("forgotten"))
         self.records = Versioned(lambda: bank.table("records"))
         self.feedback = Versioned(lambda: bank.table("feedback"))
@@ -209,8 +239,8 @@ class Caches:
                 out[p.task_id][p.id] = p
         return out
 
-    def task_pairs(self, task_ids: Iterable[str]) -> tuple[int, dict[str, dict[str, ContrastPair]]]:
-        return self.pairs.get_many(task_ids, self._load_task_pairs)
+    def task_pairs(self, task_ids: Iterable[str], check: bool = True) -> tuple[int, dict[str, dict[str, ContrastPair]]]:
+        return self.pairs.get_many(task_ids, self._load_task_pairs, check)
 
     # --- writes ----------------------------------------------------------------------------------
 
@@ -239,27 +269,28 @@ class Caches:
                         if t.task_id in items:
                             items[t.task_id].append(brief(t))
 
-                self.trajectories.wrote(v, after, apply)
+                self.trajectories.wrote(v, after, apply, [t.task_id for t in new])
             return flags
 
         with bank._lock, bank.location.insert_lock("trajectories"):
             return retry(go, "insert trajectories")
 
-    def add_pairs(self, pairs: list[ContrastPair]) -> int:
-        """Append the pairs not stored yet (caller holds the pairs insert lock); returns how many."""
+    def add_pairs(self, pairs: list[ContrastPair], check: bool = True) -> bool:
+        """Append the pairs not stored yet (caller holds the pairs insert lock). Returns whether the pairs
+        cache is still current (False: another process wrote in between; the next read reloads)."""
         tbl = self.bank.table("pairs")
-        v, by_task = self.task_pairs(p.task_id for p in pairs)
+        v, by_task = self.task_pairs((p.task_id for p in pairs), check)
         new = [p for p in {p.id: p for p in pairs}.values() if p.id not in by_task[p.task_id]]
-        if new:
-            after = int(tbl.add([p.model_dump() for p in new]).version)
+        if not new:
+            return True
+        after = int(tbl.add([p.model_dump() for p in new]).version)
 
-            def apply(items: dict[Any, Any]) -> None:
-                for p in new:
-                    if p.task_id in items:
-                        items[p.task_id][p.id] = p
+        def apply(items: dict[Any, Any]) -> None:
+            for p in new:
+                if p.task_id in items:
+                    items[p.task_id][p.id] = p
 
-            self.pairs.wrote(v, after, apply)
-        return len(new)
+        return self.pairs.wrote(v, after, apply, [p.task_id for p in new])
 
     def repoint_pairs(self, pair_ids: list[str], preferred_id: str, preferred_model: str) -> None:
         """Give pending pairs a new τ+ (a distilled, failed or skipped pair stays as it was)."""

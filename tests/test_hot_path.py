@@ -1,0 +1,174 @@
+"""The hot path (issue 9): per-process caches that another process's writes invalidate, one-append submits
+shared by concurrent callers (group commit), τ+ re-pointed to a stronger correct trajectory, and no blind
+spot for untagged queries while vectors are missing. Real LanceDB in temp dirs, real stdio servers."""
+
+from __future__ import annotations
+
+import threading
+
+import anyio
+import pytest
+
+from conftest import call, call_error, import_records, memory_client, record_line, stdio_client, traj
+from memcollab.distill.pairing import store_and_pair
+from memcollab.server.tools.report_feedback import FeedbackIn, report
+from memcollab.store.bank import Bank
+from memcollab.store.cache import caches
+from memcollab.store.forget import forget
+from memcollab.store.group_commit import GroupCommit
+from memcollab.store.models import TrajectoryIn
+
+C1 = ("a circle is given", "square the radius before multiplying", "using the diameter as the radius")
+C2 = ("a circle is given", "keep pi symbolic until the end", "rounding pi early")
+C3 = ("a triangle is given", "check the triangle inequality", "assuming any three sides form one")
+
+
+def _ids(result: dict) -> list[str]:
+    return [r["record_id"] for r in result["records"]]
+
+
+@pytest.mark.anyio
+async def test_another_process_sees_records_feedback_forget_and_trajectories_on_its_next_call(store):
+    """Process B (a real `memcollab serve`) answers from its caches; every write by process A (this test
+    process) must show in B's very next call."""
+    bank = Bank(store)
+    import_records(bank, [record_line("Geometry", "Circles", "Find the area of a circle of radius 3.", C1)])
+    q = {"task": "area of a circle with radius 5", "category": "Geometry", "subcategory": "Circles"}
+    async with stdio_client(store, MEMCOLLAB_EMBEDDINGS="off", MEMCOLLAB_AUTO_MAINTAIN="0") as b:
+        first = await call(b, "get_constraints", q)
+        assert len(first["records"]) == 1
+        assert _ids(first) == _ids(await call(b, "get_constraints", q))  # answered from B's cache
+
+        # A adds a record to the same tag: B's next call has it
+        import_records(bank, [record_line("Geometry", "Circles", "A circle has radius 2; what is its area?", C2)])
+        second = await call(b, "get_constraints", q)
+        assert len(second["records"]) == 2 and set(_ids(first)) < set(_ids(second))
+
+        # A reports the top record unhelpful (often): B's next ranking puts the other one first
+        top, other = _ids(second)
+        for _ in range(6):
+            report(bank, FeedbackIn(record_ids=[top], helped=False, model="a"))
+        assert _ids(await call(b, "get_constraints", q)) == [other, top]
+
+        # A forgets a record: B's next call no longer returns it
+        forget(bank, record_id=other)
+        assert _ids(await call(b, "get_constraints", q)) == [top]
+
+        # Trajectories: B pairs with A's trajectory, knows A's id, and refuses what A forgot
+        a_traj = TrajectoryIn(**traj("Cross-process task", "model-a", "incorrect", "4")).to_trajectory()
+        store_and_pair(bank, [a_traj])
+        r = await call(b, "submit_trajectory", traj("Cross-process task", "model-b", "correct", "5"))
+        assert r["stored"] and r["pending_pairs"] == 1
+        again = await call(b, "submit_trajectory", traj("Cross-process task", "model-a", "incorrect", "4"))
+        assert again["trajectory_id"] == a_traj.id and again["stored"] is False
+        forget(bank, model="model-a")
+        err = await call_error(b, "submit_trajectory", traj("Cross-process task", "model-a", "incorrect", "4"))
+        assert "forget" in err
+    assert bank.count("trajectories") == 1  # model-b's; model-a's forgotten one was not stored again
+
+
+@pytest.mark.anyio
+async def test_a_pending_pair_is_repointed_to_a_stronger_correct_trajectory(store, monkeypatch):
+    """τ+ is the strongest model that was correct, also when the stronger one arrives after the pair exists;
+    a distilled pair stays as it was."""
+    monkeypatch.setenv("MEMCOLLAB_MODEL_RANKING", "best,strong,mid")
+    task = "Repoint task: how many edges does a cube have?"
+    async with memory_client(store, embeddings=False) as c:
+        mid = await call(c, "submit_trajectory", traj(task, "mid", "correct", "12"))
+        await call(c, "submit_trajectory", traj(task, "weak", "incorrect", "8"))
+        (pair,) = Bank(store).pairs()
+        assert pair.preferred_id == mid["trajectory_id"] and pair.status == "pending"
+
+        strong = await call(c, "submit_trajectory", traj(task, "strong", "correct", "12"))
+        assert strong["pending_pairs"] == 1
+        (pair,) = Bank(store).pairs()
+        assert (pair.preferred_id, pair.preferred_model) == (strong["trajectory_id"], "strong")
+        assert pair.unpreferred_model == "weak"
+
+        Bank(store).set_pair(pair.id, status="distilled", attempts=1, record_ids=["r-x"])
+        best = await call(c, "submit_trajectory", traj(task, "best", "correct", "12"))
+        assert best["pending_pairs"] == 0
+        (kept,) = Bank(store).pairs()
+        assert kept.preferred_model == "strong" and kept.status == "distilled"  # a distilled pair stays
+
+        # a new incorrect trajectory gets the strongest correct one at once
+        r = await call(c, "submit_trajectory", traj(task, "other-weak", "incorrect", "6"))
+        assert r["pending_pairs"] == 1
+        new = next(p for p in Bank(store).pairs() if p.unpreferred_model == "other-weak")
+        assert (new.preferred_id, new.preferred_model) == (best["trajectory_id"], "best")
+
+
+def test_group_commit_puts_writes_that_arrive_together_into_one_commit():
+    batches: list[list[int]] = []
+    first_in = threading.Event()
+    release = threading.Event()
+
+    def write(items: list[int]) -> list[int]:
+        if not batches:
+            first_in.set()
+            release.wait(30)  # the first commit is "in flight" while the others arrive
+        batches.append(items)
+        return [i * 10 for i in items]
+
+    gc = GroupCommit(write)
+    results: dict[int, int] = {}
+
+    def caller(i: int) -> None:
+        results[i] = gc.submit(i)
+
+    threads = [threading.Thread(target=caller, args=(0,))]
+    threads[0].start()
+    assert first_in.wait(30)
+    threads += [threading.Thread(target=caller, args=(i,)) for i in range(1, 8)]
+    for t in threads[1:]:
+        t.start()
+    deadline = threading.Event()
+    while len(gc._queue) < 7 and not deadline.wait(0.01):
+        pass
+    release.set()
+    for t in threads:
+        t.join(30)
+    assert results == {i: i * 10 for i in range(8)}  # each caller got its own result
+    assert batches == [[0], list(range(1, 8))]  # the seven that arrived during the first commit shared one
+
+
+def test_group_commit_fails_every_caller_of_a_failed_batch():
+    def write(items: list[int]) -> list[int]:
+        raise OSError("disk full")
+
+    gc = GroupCommit(write)
+    with pytest.raises(OSError, match="disk full"):
+        gc.submit(1)
+    assert gc._queue == []
+
+
+@pytest.mark.anyio
+async def test_concurrent_submits_in_one_server_share_appends_and_lose_nothing(store):
+    bank = Bank(store)
+    bank.table("trajectories")
+    before = bank.table("trajectories").version
+    n = 24
+    results: list[dict] = []
+    async with memory_client(store, embeddings=False) as c:
+        async def one(i: int) -> None:
+            results.append(await call(c, "submit_trajectory", traj(f"Concurrent task {i // 2}", f"m{i % 2}",
+                                                                    "correct" if i % 2 else "incorrect", str(i))))
+
+        async with anyio.create_task_group() as tg:
+            for i in range(n):
+                tg.start_soon(one, i)
+    ids = bank.table("trajectories").to_arrow().column("id").to_pylist()
+    assert len(ids) == len(set(ids)) == n and set(ids) == {r["trajectory_id"] for r in results}
+    assert all(r["stored"] for r in results)
+    assert bank.count("pairs") == n // 2
+    assert bank.table("trajectories").version - before <= n  # never more than one append per submission
+
+
+def test_caches_reload_only_when_the_version_moves(bank):
+    import_records(bank, [record_line("Geometry", "Circles", "circle area", C1)])
+    c = caches(bank)
+    tag = c.tag(("subcategory", "Geometry", "Circles"))
+    assert c.tag(("subcategory", "Geometry", "Circles")) is tag  # same version: the same object, no read
+    import_records(bank, [record_line("Geometry", "Triangles", "triangle sides", C3)])
+    again = c.tag(("subcategory", "Geometry", "Circles"))
+    assert again is not tag and [r.id for r in again.records] == [r.id for r in tag.records]
