@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Annotated, Literal
 
 from mcp.types import ToolAnnotations
@@ -68,6 +69,11 @@ def register(server: MCPServer, memory: Memory) -> None:
 def constraints_for(memory: Memory, q: Query) -> Retrieval:
     """What get_constraints answers for a validated query (the prompt solve_with_memory uses it too)."""
     ranking = q.rank or memory.settings.rank
+    started = time.monotonic()
     embedder = memory.embedder(wait=not q.category or ranking != "bm25")
+    if embedder is not None and not q.category:
+        # The classifier sees only records that have a vector: wait for the backfill within the same bound
+        # (MEMCOLLAB_EMBED_WAIT); past it the answer says classified_by "partial" and how many it saw.
+        memory.indexer.wait_covered(embedder, memory.settings.embed_wait - (time.monotonic() - started))
     return retrieve(memory.bank, q.task, q.category, q.subcategory, q.limit, ranking,  # type: ignore[arg-type]
                     embedder, memory.taxonomy)
