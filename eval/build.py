@@ -18,7 +18,7 @@ from memcollab.distill.llm import split_model
 from memcollab.store.progress import progress
 
 from .agent import Agent, Trajectory
-from .bank_client import AGENT, BankClient, open_bank
+from .bank_client import AGENT, BankClient
 from .tasks import Task
 
 
@@ -96,16 +96,15 @@ async def solve_and_submit(agent: Agent, tasks: list[Task], models: list[str], b
         return list(await asyncio.gather(*(one(m, t) for t in tasks for m in models)))
 
 
-async def build(agent: Agent, tasks: list[Task], models: list[str], store: str | Path, distiller: str,
+async def build(agent: Agent, tasks: list[Task], models: list[str], bank: BankClient, distiller: str,
                 api_base: str | None, concurrency: int, log: CallLog, phase: str = "build") -> tuple[
                     list[Trajectory], dict[str, Any]]:
-    """Solve, submit, distil; returns the trajectories and what went in."""
-    async with open_bank(store) as bank:
-        trajs = await solve_and_submit(agent, tasks, models, bank, log, phase)
-        distilled = await distill_store(store, distiller, api_base, concurrency)
-        status = await bank.status()
+    """Solve, submit over MCP, distil the bank's store; returns the trajectories and what went in."""
+    trajs = await solve_and_submit(agent, tasks, models, bank, log, phase)
+    distilled = await distill_store(bank.store, distiller, api_base, concurrency)
+    status = await bank.status()
     return trajs, {
-        "store": str(store), "tasks": len(tasks), "models": models, "distiller": distiller,
+        "store": str(bank.store), "tasks": len(tasks), "models": models, "distiller": distiller,
         "trajectories": outcomes(trajs, models), "llm": usage(trajs),
         "bank": {"trajectories": status.get("trajectories"), "pairs": status.get("pairs_by_status", {}),
                  "records": status.get("records"), "records_by_category": status.get("records_by_category", {}),

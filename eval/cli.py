@@ -77,6 +77,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     from memcollab.server.cli import _settings
 
     from .agent import Agent
+    from .bank_client import open_bank
     from .build import CallLog, build
     from .llm import LLM, ResponseCache
     from .tasks import load_tasks
@@ -94,8 +95,13 @@ def cmd_build(args: argparse.Namespace) -> int:
     log = CallLog(None)
     try:
         agent = Agent(LLM(cache, args.concurrency, args.api_base), args.turns)
-        _, report = asyncio.run(build(agent, tasks, args.models, _settings(args).store,
-                                      args.distiller or args.models[0], args.api_base, args.concurrency, log))
+
+        async def go() -> dict:
+            async with open_bank(_settings(args).store) as bank:
+                return (await build(agent, tasks, args.models, bank, args.distiller or args.models[0],
+                                    args.api_base, args.concurrency, log))[1]
+
+        report = asyncio.run(go())
     except KeyboardInterrupt:
         return _fail("build", "interrupted; run the same command again to resume (answers so far are cached in "
                               f"{cache_path})", 130)

@@ -18,7 +18,7 @@ import json
 import random
 import sqlite3
 import threading
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -105,12 +105,23 @@ class LLM:
         self.params: dict[str, Any] = {"temperature": temperature}
         self.attempts, self.backoff_s = max(1, attempts), backoff_s
         self._gate = asyncio.Semaphore(max(1, concurrency))
+        self._inflight: dict[str, asyncio.Future[Answer]] = {}
 
     async def ask(self, spec: str, messages: list[dict[str, str]]) -> Answer:
         model, api_base = split_model(spec, self.api_base)
         key = cache_key(model, messages, self.params)
         if self.cache is not None and (hit := self.cache.get(key)) is not None:
             return hit
+        if key in self._inflight:  # the same question is being asked right now: share its answer
+            first = await asyncio.shield(self._inflight[key])
+            return Answer(first.text, replace(first.call, cached=True))
+        self._inflight[key] = asyncio.ensure_future(self._fresh(key, model, messages, api_base))
+        try:
+            return await asyncio.shield(self._inflight[key])
+        finally:
+            self._inflight.pop(key, None)
+
+    async def _fresh(self, key: str, model: str, messages: list[dict[str, str]], api_base: str | None) -> Answer:
         async with self._gate:
             done = await self._call(model, messages, api_base)
         answer = Answer(done.text, CallRecord(model, done.tokens_in, done.tokens_out, round(done.cost_usd, 8),

@@ -24,7 +24,7 @@ from typing import Any
 from memcollab.store.progress import progress
 
 from .agent import Agent, Trajectory
-from .bank_client import open_bank
+from .bank_client import BankClient, open_bank
 from .build import CallLog, build, build_own
 from .llm import LLM, ResponseCache
 from .naive import WorkedExamples
@@ -92,17 +92,19 @@ async def run_eval(o: Options) -> dict[str, Any]:
     o.out.mkdir(parents=True, exist_ok=True)
     cache = ResponseCache(o.out / "cache.sqlite")
     log = CallLog(o.out / "calls.jsonl")
+    shared = o.out / "bank"
+    own_stores = {m: o.out / "own" / slug(m) for m in o.models}
     try:
         agent = Agent(LLM(cache, o.concurrency, o.api_base), o.turns)
-        shared = o.out / "bank"
-        mem_trajs, bank_report = await build(agent, memory, o.models, shared, o.distiller, o.api_base,
-                                             o.concurrency, log, phase="memory")
-        own_stores = {m: o.out / "own" / slug(m) for m in o.models}
-        own_report = {}
-        if "own" in o.conditions:
-            for m in o.models:
-                own_report[m] = await build_own(mem_trajs, m, own_stores[m], o.api_base, o.concurrency)
-        results = await _test_phase(agent, o, test, mem_trajs, shared, own_stores, log)
+        async with open_bank(shared) as bank:
+            mem_trajs, bank_report = await build(agent, memory, o.models, bank, o.distiller, o.api_base,
+                                                 o.concurrency, log, phase="memory")
+            own_report = {}
+            if "own" in o.conditions:
+                for m in o.models:
+                    own_report[m] = await build_own(mem_trajs, m, own_stores[m], o.api_base, o.concurrency)
+            with_own = [m for m in o.models if own_report.get(m, {}).get("records")]
+            results = await _test_phase(agent, o, test, mem_trajs, bank, {m: own_stores[m] for m in with_own}, log)
     finally:
         log.close()
         cache.close()
@@ -125,23 +127,23 @@ async def run_eval(o: Options) -> dict[str, Any]:
     return summary
 
 
-async def _test_phase(agent: Agent, o: Options, test: list[Task], mem_trajs: list[Trajectory], shared: Path,
+async def _test_phase(agent: Agent, o: Options, test: list[Task], mem_trajs: list[Trajectory], bank: BankClient,
                       own_stores: dict[str, Path], log: CallLog) -> dict[tuple[str, str], list[Trajectory]]:
+    """`own_stores`: the own banks that hold records (a model without own memory gets the vanilla prompt)."""
     examples = WorkedExamples(mem_trajs, o.models) if "naive" in o.conditions else None
     async with AsyncExitStack() as stack:
-        bank = await stack.enter_async_context(open_bank(shared)) if "memcollab" in o.conditions else None
-        own = {m: await stack.enter_async_context(open_bank(own_stores[m])) for m in o.models} \
+        own = {m: await stack.enter_async_context(open_bank(store)) for m, store in own_stores.items()} \
             if "own" in o.conditions else {}
         results: dict[tuple[str, str], list[Trajectory]] = {(c, m): [] for c in o.conditions for m in o.models}
         with progress("test: solve", total=len(test) * len(o.models) * len(o.conditions)) as bar:
             async def one(condition: str, model: str, task: Task) -> None:
                 guidance = None
-                if condition == "own":
+                if condition == "own" and model in own:
                     guidance = await own[model].guidance(task, model)
                 elif condition == "naive":
                     guidance = examples.block(task.text, model)  # type: ignore[union-attr]
                 elif condition == "memcollab":
-                    guidance = await bank.guidance(task, model)  # type: ignore[union-attr]
+                    guidance = await bank.guidance(task, model)
                 t = await agent.solve(model, task, guidance)
                 log.write(t, "test", condition)
                 results[condition, model].append(t)

@@ -97,3 +97,15 @@ def test_model_at_url_gives_one_model_its_own_base():
     with FakeLLM(["right server"]) as fake:
         llm = LLM(None, api_base="http://127.0.0.1:1/v1", attempts=1)
         assert ask(llm, f"openai/x@{fake.api_base}").text == "right server"
+
+
+def test_the_same_question_asked_twice_at_once_is_sent_once():
+    with FakeLLM([Reply("shared", delay=0.2)]) as fake:
+        llm = LLM(None, api_base=fake.api_base)
+
+        async def both():  # noqa: ANN202
+            return await asyncio.gather(llm.ask("openai/stand-in", MSGS), llm.ask("openai/stand-in", MSGS))
+
+        a, b = asyncio.run(both())
+        assert fake.calls == 1
+        assert a.text == b.text == "shared" and sorted([a.call.cached, b.call.cached]) == [False, True]
