@@ -37,12 +37,11 @@ def _settings(args: argparse.Namespace) -> Settings:
     return s
 
 
-def _exit_with_parent() -> None:
-    """A stdio server whose client died without closing our stdin would linger: watch the parent."""
+def _exit_with_parent(parent: int) -> None:
+    """A stdio server whose client died without closing our stdin would linger: watch the parent (its pid
+    taken first thing, so a client that dies while the server is still importing is noticed too)."""
     import threading
     import time
-
-    parent = os.getppid()
 
     def watch() -> None:
         while True:
@@ -55,6 +54,7 @@ def _exit_with_parent() -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    parent = os.getppid()
     from .app import create_server
 
     settings = _settings(args)
@@ -67,7 +67,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         logging.shutdown()
         sys.stderr.flush()
         os._exit(status)  # as below: in-flight requests finished before uvicorn returned
-    _exit_with_parent()
+    _exit_with_parent(parent)
     create_server(settings).run("stdio")
     # Every acknowledged write is committed already. Skip interpreter teardown: with torch's threads
     # alive (embedding model loaded) it can abort with "terminate called without an active exception".
@@ -167,7 +167,7 @@ def cmd_import(args: argparse.Namespace) -> int:
                 yield line
                 bar.advance()
 
-        report = import_jsonl(bank, lines(), progress=lambda _msg: None)
+        report = import_jsonl(bank, lines(), progress=lambda _msg: None, include_forgotten=args.include_forgotten)
     pair_tasks(bank, sorted(report["tasks_to_pair"]))
     if sum(report["stored"].values()) >= 1000:  # many new fragments: fold them in now
         from memcollab.store.maintain import maintain
@@ -175,7 +175,10 @@ def cmd_import(args: argparse.Namespace) -> int:
         maintain(bank, show_progress=True)
     for err in report["errors"][:20]:
         print(f"skipped {err}", file=sys.stderr)
-    print(json.dumps({"read": report["read"], "stored": report["stored"], "errors": len(report["errors"])}))
+    if sum(report["forgotten"].values()):
+        print(f"skipped forgotten objects {report['forgotten']} (--include-forgotten imports them)", file=sys.stderr)
+    print(json.dumps({"read": report["read"], "stored": report["stored"], "forgotten": report["forgotten"],
+                      "errors": len(report["errors"])}))
     return 1 if report["errors"] else 0
 
 
@@ -254,7 +257,10 @@ def build_parser(eval_commands: bool = True) -> argparse.ArgumentParser:
     add_token_parser(add, cmd_token)
     add("status", cmd_status, "what the bank holds").add_argument("--json", action="store_true")
     add("export", cmd_export, "write the bank as JSONL").add_argument("file", help="output file, or - for stdout")
-    add("import", cmd_import, "read JSONL into the bank").add_argument("file", help="input file, or - for stdin")
+    imp = add("import", cmd_import, "read JSONL into the bank")
+    imp.add_argument("file", help="input file, or - for stdin")
+    imp.add_argument("--include-forgotten", action="store_true",
+                     help="also import what was removed with `forget` (skipped by default), lifting its tombstones")
     add("maintain", cmd_maintain, "compact tables, refresh indexes, drop old versions (one process at a time)")
     f = add("forget", cmd_forget, "remove a record, or everything from one model or agent")
     f.add_argument("--record", help="a record id")

@@ -34,6 +34,7 @@ from .models import (
     Feedback,
     MemoryRecord,
     Trajectory,
+    clean_text,
     now,
 )
 
@@ -388,7 +389,9 @@ class Bank:
 
     def set_pair(self, pair_id: str, *, status: str, attempts: int | None = None,
                  last_error: str | None = None, record_ids: list[str] | None = None) -> None:
-        values: dict[str, Any] = {"status": status, "updated_at": now(), "last_error": last_error}
+        # a provider's error message can quote a key: last_error is redacted like every stored string
+        values: dict[str, Any] = {"status": status, "updated_at": now(),
+                                  "last_error": clean_text(last_error) if last_error else last_error}
         if attempts is not None:
             values["attempts"] = attempts
         if record_ids is not None:

@@ -2,8 +2,9 @@
 
 What goes: the trajectories of that model/agent, every contrast pair that involves them, every record
 distilled from those pairs (or naming the model in its provenance), and their vectors. What stays: a
-tombstone per removed id in the `forgotten` table, so a resubmitted forgotten trajectory is not stored
-or paired again, and a forgotten record's pairs are marked `skipped` so they are not re-distilled.
+tombstone per removed id (and one for the model or agent named) in the `forgotten` table, so a resubmitted
+forgotten trajectory is not stored or paired again, `import` skips what was forgotten (store/transfer.py),
+and a forgotten record's pairs are marked `skipped` so they are not re-distilled.
 """
 
 from __future__ import annotations
@@ -61,7 +62,8 @@ def forget(bank: Bank, record_id: str | None = None, model: str | None = None, a
     why = reason or ("record " + record_id if record_id else f"model {model}" if model else f"agent {agent}")
     tombstones = [{"id": "x-" + content_id("forgotten", kind, value), "kind": kind, "value": value, "reason": why,
                    "created_at": stamp}
-                  for kind, values in (("trajectory", traj_ids), ("pair", pair_ids), ("record", record_ids))
+                  for kind, values in (("trajectory", traj_ids), ("pair", pair_ids), ("record", record_ids),
+                                       ("model", [model] if model else []), ("agent", [agent] if agent else []))
                   for value in values]
     bank._insert("forgotten", tombstones)  # first, so a crash part-way leaves the intent recorded
     for chunk in _chunks(record_ids):

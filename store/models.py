@@ -59,6 +59,17 @@ def clean_text(value: str) -> str:
     return redact(_CONTROL.sub("", value))
 
 
+def clean_value(value: Any) -> Any:
+    """clean_text applied to every string inside a JSON-like value (dict keys included)."""
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, list):
+        return [clean_value(v) for v in value]
+    if isinstance(value, dict):
+        return {clean_value(k): clean_value(v) for k, v in value.items()}
+    return value
+
+
 def _has_surrogates(value: str) -> bool:
     try:
         value.encode("utf-8")
@@ -88,6 +99,22 @@ def _name(value: str | None, field: str) -> str | None:
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+
+
+class _Stored(_Model):
+    """An object the store writes. Every string in it is cleaned (control characters dropped, secrets
+    redacted) when it is built, whichever path it came by: a submission, an import line that carries its
+    own id, a distiller's output, a client's constraints."""
+
+    @model_validator(mode="after")
+    def _clean_strings(self) -> _Stored:
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if isinstance(value, str | list | dict):
+                cleaned = clean_value(value)
+                if cleaned != value:
+                    object.__setattr__(self, name, cleaned)
+        return self
 
 
 class TrajectoryIn(_Model):
@@ -178,7 +205,7 @@ class TrajectoryIn(_Model):
             raise ValueError(f"metadata is {len(blob)} characters as JSON; the limit is {MAX_METADATA}")
         if _depth(self.metadata) > MAX_METADATA_DEPTH:
             raise ValueError(f"metadata nests deeper than {MAX_METADATA_DEPTH} levels")
-        self.metadata = json.loads(clean_text(blob))
+        self.metadata = clean_value(self.metadata)
         return self
 
     def to_trajectory(self) -> Trajectory:
@@ -187,12 +214,12 @@ class TrajectoryIn(_Model):
                          self.final_answer, self.outcome)
         # A client that checked the answer itself (memcollab build/eval) says so with metadata label_source.
         verified = self.outcome != "unknown" and self.metadata.get("label_source") == "verifier"
-        metadata = {k: v for k, v in self.metadata.items() if k != OUTCOME_SOURCE_KEY}
+        metadata = dict(self.metadata)
         return Trajectory(id=tid, task_id=task_id, outcome_source="verifier" if verified else "caller",
                           metadata=metadata, **self.model_dump(exclude={"task_id", "metadata"}))
 
 
-class Trajectory(_Model):
+class Trajectory(_Stored):
     """One agent's attempt at one task: its reasoning steps, final answer and correctness label."""
 
     id: str
@@ -216,7 +243,7 @@ class Trajectory(_Model):
         return sum(len(s) for s in self.steps) + len(self.final_answer)
 
 
-class ContrastPair(_Model):
+class ContrastPair(_Stored):
     """A correct trajectory (preferred, τ+) and an incorrect one (unpreferred, τ−) from a different
     model on the same task: the unit distillation works on. One pair per unpreferred trajectory."""
 
@@ -257,7 +284,7 @@ class Constraint(_Model):
         return f"When {self.when}, enforce {self.enforce}; avoid {self.avoid}."
 
 
-class MemoryRecord(_Model):
+class MemoryRecord(_Stored):
     """Up to 3 constraints distilled from contrast(s) on one task, tagged (category, subcategory),
     with provenance. `support` counts the contrasts that produced or re-confirmed them."""
 
@@ -291,7 +318,7 @@ class MemoryRecord(_Model):
         return "\n".join([self.task, *(c.text() for c in self.constraints)])
 
 
-class Feedback(_Model):
+class Feedback(_Stored):
     """A consuming agent's report of whether a retrieved record helped. Appended, never updated."""
 
     id: str
@@ -301,7 +328,7 @@ class Feedback(_Model):
     created_at: datetime = Field(default_factory=now)
 
 
-class ConstraintVerdict(_Model):
+class ConstraintVerdict(_Stored):
     """What became of one constraint a distiller proposed: stored (new), merged (raised the support of an
     existing one) or rejected (with the validator's reason). Appended, never updated; memory_status reports
     the rejection rate from these."""

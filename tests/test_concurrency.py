@@ -52,16 +52,34 @@ async def test_four_processes_lose_and_duplicate_nothing(store):
     assert set(pair_ids) == expected_pairs
 
 
+ROUNDS = 5
+
+
 async def test_same_trajectory_from_four_processes_is_stored_once(store):
-    same = traj("One task everyone submits", "gpt-4o", "correct", "7")
-    results: list[dict] = []
+    """A real race: the four servers are all up (each has opened the store) before any submission, then every
+    round's submissions are released together, so the four check-then-insert steps overlap."""
+    from contextlib import AsyncExitStack
 
-    async def worker() -> None:
-        async with stdio_client(store, MEMCOLLAB_EMBEDDINGS="off") as c:
-            results.append(await call(c, "submit_trajectory", same))
+    async with AsyncExitStack() as stack:
+        clients = [await stack.enter_async_context(stdio_client(store, MEMCOLLAB_EMBEDDINGS="off"))
+                   for _ in range(PROCS)]
+        for c in clients:  # warm: every server has its tables open, so nothing delays its insert
+            await call(c, "submit_trajectory", traj(f"warm-up {id(c)}", "gpt-4o", "correct", "1"))
+        for rnd in range(ROUNDS):
+            same = traj(f"One task everyone submits, round {rnd}", "gpt-4o", "correct", "7")
+            results: list[dict] = []
+            go = anyio.Event()
 
-    async with anyio.create_task_group() as tg:
-        for _ in range(PROCS):
-            tg.start_soon(worker)
-    assert len({r["trajectory_id"] for r in results}) == 1
-    assert Bank(store).count("trajectories") == 1
+            async def worker(c, same=same, results=results, go=go) -> None:
+                await go.wait()
+                results.append(await call(c, "submit_trajectory", same))
+
+            async with anyio.create_task_group() as tg:
+                for c in clients:
+                    tg.start_soon(worker, c)
+                await anyio.sleep(0.05)  # every worker is parked on the event
+                go.set()
+            assert len({r["trajectory_id"] for r in results}) == 1
+            assert sum(r["stored"] for r in results) == 1, f"round {rnd}: stored {sum(r['stored'] for r in results)}x"
+    ids = Bank(store).table("trajectories").to_arrow().column("id").to_pylist()
+    assert len(ids) == len(set(ids)) == PROCS + ROUNDS

@@ -14,7 +14,7 @@ from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
 
 from memcollab.server.app import create_server
 from memcollab.server.settings import Settings
-from memcollab.store.bank import TABLES, Bank
+from memcollab.store.bank import TABLES, Bank, eq
 
 EXAMPLES = int(os.environ.get("MEMCOLLAB_FUZZ_EXAMPLES", "60"))
 
@@ -104,6 +104,40 @@ def test_every_tool_survives_hostile_arguments(server, call):
 def test_every_tool_survives_hostile_arguments_long(server, call):
     srv, bank = server
     _check(srv, bank, *call)
+
+
+# Valid submissions with awkward but legal text (controls, lone surrogates, RTL marks, emoji): each must be
+# accepted and stored, cleaned — not refused. Letters come first so every task is non-empty after cleaning.
+awkward = st.text(st.characters(codec=None, exclude_categories=["Cs"]) | st.sampled_from(
+    ["\x00", "\x07", "\x1b", "\x7f", "\ud800", "\udfff", "\u202e", "\ufeff", "🙂", "\t", "\n"]), max_size=40)
+valid_submit = st.fixed_dictionaries({
+    "task": st.tuples(st.text("abcdefghij", min_size=1, max_size=8), awkward).map("".join),
+    "model": st.tuples(st.sampled_from(["model-a", "model-b", "model-c"]), awkward).map("".join),
+    "final_answer": awkward,
+    "outcome": st.sampled_from(["correct", "incorrect", "unknown", "pass", "FAIL"]),
+    "steps": st.lists(awkward, max_size=4),
+}, optional={"metadata": st.dictionaries(st.text("xyz", min_size=1, max_size=3), awkward, max_size=3),
+             "agent": awkward})
+
+
+def _expected(text: str) -> str:
+    """What the store must hold for `text`: control characters dropped (tab and newlines kept), lone
+    surrogates replaced by '?'."""
+    kept = "".join(ch for ch in text if not (ord(ch) < 32 and ch not in "\t\n\r") and ch != "\x7f")
+    return "".join("?" if 0xD800 <= ord(ch) <= 0xDFFF else ch for ch in kept)
+
+
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
+@given(args=valid_submit)
+def test_valid_awkward_submissions_succeed_and_are_stored(server, args):
+    srv, bank = server
+    result, err = _run(srv, "submit_trajectory", args)
+    assert err is None and not getattr(result, "is_error", False), f"valid call refused: {args!r}: {err or result}"
+    tid = result.structured_content["trajectory_id"]
+    (stored,) = bank.trajectories(eq("id", tid))
+    assert stored.task == _expected(args["task"]).strip()
+    assert stored.final_answer == _expected(args["final_answer"])
+    assert stored.steps == [_expected(x) for x in args["steps"]]
 
 
 def test_server_is_still_up_after_fuzzing(server):

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import threading
+import time
 
+import anyio
+import pytest
 from filelock import FileLock
 
 from conftest import import_records, record_line
@@ -62,3 +65,36 @@ def test_automatic_maintenance_runs_in_the_background(tmp_path):
             t.join(60)
     assert auto.runs == 1
     assert bank.table("trajectories").stats()["fragment_stats"]["num_fragments"] == 1
+
+
+@pytest.mark.anyio
+async def test_server_writes_trigger_automatic_maintenance(tmp_path, monkeypatch):
+    """Every writing tool counts towards the next automatic run: five writes by four tools, every=5, and no
+    run before the fifth."""
+    from mcp import Client
+
+    from conftest import call, traj
+    from memcollab.server.app import Memory, create_server
+    from memcollab.server.settings import Settings
+
+    store = tmp_path / "s"
+    import_records(Bank(store), [record_line("Algebra", "Linear Equations", "solve 2x = 4",
+                                             ("an equation", "check by substitution", "skipping the check"))])
+    monkeypatch.setenv("MEMCOLLAB_AUTO_MAINTAIN", "5")
+    memory = Memory(Settings(store=store, warm_up=False, embeddings=False))
+    async with Client(create_server(memory=memory), mode="legacy") as c:
+        await call(c, "submit_trajectory", traj("Task M", "model-a", "correct"))
+        await call(c, "submit_trajectory", traj("Task M", "model-b", "incorrect", "1"))
+        rid = Bank(store).records()[0].id
+        await call(c, "report_feedback", {"record_ids": [rid], "helped": True})
+        pair = (await call(c, "next_contrast"))["pair_id"]
+        await call(c, "submit_constraints", {"pair_id": pair, "category": "Algebra", "subcategory": "Linear Equations",
+                                             "constraints": [{"when": "an equation is linear",
+                                                              "enforce": "isolate the unknown",
+                                                              "avoid": "dividing only one side"}]})
+        assert memory.maintainer.runs == 0 and not memory.maintainer._running.is_set()
+        await call(c, "forget", {"agent": "nobody"})
+    deadline = time.monotonic() + 120  # generous: only a run that never starts fails
+    while memory.maintainer.runs < 1 and time.monotonic() < deadline:
+        await anyio.sleep(0.1)
+    assert memory.maintainer.runs == 1

@@ -20,27 +20,47 @@ def _dump(bank: Bank) -> list[str]:
     return sorted(out.getvalue().splitlines())
 
 
+def _objects(bank: Bank) -> dict[str, dict[str, dict]]:
+    """Every stored object, read back through the bank (not through export), by kind and id."""
+    from memcollab.store.models import Feedback
+
+    feedback = [Feedback(**{k: v for k, v in row.items() if not k.startswith("_")}) for row in bank._select("feedback")]
+    return {kind: {o.id: o.model_dump() for o in objs} for kind, objs in (
+        ("trajectory", bank.trajectories()), ("pair", bank.pairs()), ("record", bank.records()),
+        ("feedback", feedback))}
+
+
 @pytest.mark.anyio
 async def test_export_import_round_trip_is_lossless(tmp_path):
     src, dst = tmp_path / "a", tmp_path / "b"
     async with memory_client(src) as c:
         for i in range(5):
-            await call(c, "submit_trajectory", traj(f"task {i}", "gpt-4o", "correct", metadata={"i": i},
+            await call(c, "submit_trajectory", traj(f"task {i}", "gpt-4o", "correct", metadata={"i": i, "tags": ["x"]},
                                                     category="Algebra", subcategory="Linear Equations"))
             await call(c, "submit_trajectory", traj(f"task {i}", "llama-3-8b", "incorrect", "0", agent="bot"))
     bank = Bank(src)
     import_records(bank, [record_line("Algebra", "Linear Equations", "Solve 2x = 4",
                                       ("a variable has a coefficient", "divide both sides", "subtracting"))])
     bank.set_pair(bank.pairs()[0].id, status="failed", attempts=2, last_error="HTTP 500")
-    exported = _dump(bank)
-    assert {json.loads(x)["type"] for x in exported} == {"trajectory", "pair", "record"}
+    rid = bank.records()[0].id
+    async with memory_client(src) as c:
+        await call(c, "report_feedback", {"record_ids": [rid], "helped": True, "model": "qwen2.5-7b"})
+        await call(c, "report_feedback", {"record_ids": [rid], "helped": False, "model": "gpt-4o"})
+    original = _objects(bank)
+    assert {k: len(v) for k, v in original.items()} == {"trajectory": 10, "pair": 5, "record": 1, "feedback": 2}
+    assert sorted(t["metadata"].get("i", -1) for t in original["trajectory"].values()) == [-1] * 5 + [0, 1, 2, 3, 4]
 
-    report = import_jsonl(Bank(dst), exported, progress=lambda _m: None)
+    report = import_jsonl(Bank(dst), _dump(bank), progress=lambda _m: None)
     assert report["errors"] == []
-    assert report["stored"] == {"trajectory": 10, "pair": 5, "record": 1, "feedback": 0}
-    assert _dump(Bank(dst)) == exported
+    assert report["stored"] == {"trajectory": 10, "pair": 5, "record": 1, "feedback": 2}
+    imported = _objects(Bank(dst))
+    for kind, objs in original.items():  # field by field, created_at, metadata and feedback included
+        assert imported[kind].keys() == objs.keys(), kind
+        for oid, fields in objs.items():
+            for name, value in fields.items():
+                assert imported[kind][oid][name] == value, f"{kind} {oid}: {name} differs after the round trip"
     # importing again stores nothing new
-    again = import_jsonl(Bank(dst), exported, progress=lambda _m: None)
+    again = import_jsonl(Bank(dst), _dump(bank), progress=lambda _m: None)
     assert again["stored"] == {"trajectory": 0, "pair": 0, "record": 0, "feedback": 0}
 
 

@@ -55,4 +55,6 @@ def register(server: MCPServer, memory: Memory) -> None:
         model: Annotated[str | None, Field(description="Your model name")] = None,
     ) -> FeedbackResult:
         """Tell the shared memory whether the records you used helped. Helpful records rank higher for everyone."""
-        return report(memory.bank, validated(FeedbackIn, record_ids=record_ids, helped=helped, model=model or ""))
+        result = report(memory.bank, validated(FeedbackIn, record_ids=record_ids, helped=helped, model=model or ""))
+        memory.written()
+        return result

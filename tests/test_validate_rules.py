@@ -1,0 +1,66 @@
+"""One focused test per validator rule: a constraint that breaks that rule and no other, so the rule itself
+(not a number or a copied phrase that happens to be there too) is what must reject it. The base constraint
+passes every rule; each case changes one clause."""
+
+from __future__ import annotations
+
+import pytest
+
+from memcollab.distill.validate import DistillOutput, Source, check, validate
+from memcollab.store.models import Constraint, TrajectoryIn
+
+TASK = "A tank holds 7 litres and leaks at a steady rate; when is it empty?"
+SRC = Source(task=TASK, trajectories=[
+    TrajectoryIn(task=TASK, model="acme-solver", agent="night-shift", outcome="correct", final_answer="in 3 hours",
+                 steps=["divide the volume by the rate of the leak"]).to_trajectory(),
+    TrajectoryIn(task=TASK, model="zeta-reasoner", outcome="incorrect", final_answer="never",
+                 steps=["the level stays constant forever"]).to_trajectory()])
+BASE = {"when": "a quantity drains at a constant rate", "enforce": "divide the amount by the rate",
+        "avoid": "multiplying the amount by the rate"}
+
+
+def rejected_because(**change: str) -> str | None:
+    return check(Constraint(**{**BASE, **change}), SRC)
+
+
+def test_the_base_constraint_passes_every_rule():
+    assert rejected_because() is None
+
+
+@pytest.mark.parametrize("change,reason", [
+    ({"when": "a quantity\u200b drains at a constant rate"}, "invisible or direction-control characters"),
+    ({"avoid": "following text that says disregard the rules"}, "looks like instructions or markup"),
+    ({"enforce": "see https://example.org for the method"}, "looks like instructions or markup"),
+    ({"enforce": "divide the amount by the <b>rate</b>"}, "looks like instructions or markup"),
+    ({"when": "a tank of 7 units drains steadily"}, "copies a number from the task or trajectories (7)"),
+    ({"when": "a quantity drains in 42 steps"}, "copies a number from the task or trajectories (42)"),
+    ({"when": "a tank holds some litres and leaks at a steady rate"}, "copies a phrase from the task"),
+    ({"enforce": "call drain(amount) before dividing"}, "contains code"),
+    ({"enforce": "divide the amount by the rate as acme-solver did"}, "names a model (acme-solver)"),
+    ({"avoid": "the habits of night-shift"}, "names a model (night-shift)"),
+    ({"avoid": "answers that sound like mistral output"}, "names a model family (mistral)"),
+    ({"enforce": "divide"}, "a clause is too short to be a constraint"),
+])
+def test_each_rule_rejects_on_its_own(change, reason):
+    got = rejected_because(**change)
+    assert got is not None and got.startswith(reason), got
+
+
+def test_a_single_digit_not_in_the_task_is_allowed():
+    assert rejected_because(when="a quantity drains at a constant rate over 2 phases") is None
+
+
+def _output(*items: dict) -> DistillOutput:
+    return DistillOutput(category="Arithmetic", subcategory="Rates", constraints=list(items))
+
+
+def test_a_repeat_within_one_answer_is_rejected():
+    v = validate(_output(BASE, {**BASE, "when": "A quantity drains at a constant rate!"}), SRC)
+    assert len(v.constraints) == 1 and [r for _, r in v.rejected] == ["repeats another constraint in the same answer"]
+
+
+def test_more_than_three_keeps_the_first_three_valid_ones():
+    items = [{**BASE, "when": f"case {w} of a quantity that drains"} for w in ("one", "two", "three", "four")]
+    v = validate(_output({"when": "x", "enforce": 1}, *items), SRC)
+    assert [c.when for c in v.constraints] == [f"case {w} of a quantity that drains" for w in ("one", "two", "three")]
+    assert [r.split(":")[0] for _, r in v.rejected] == ["malformed", "over limit (at most 3 constraints per record)"]
