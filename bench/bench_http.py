@@ -8,9 +8,9 @@ bounded time, in three set-ups measured in one run:
 - http-s3: the same server with the bank on a local S3 server (moto, as in the tests).
 
 For each: calls/s per tool, p50/p99 per tool, errors (target 0) and lost writes (acknowledged trajectory ids
-missing from the bank afterwards; target 0). The floor of each set-up is `tools/list` by the same 16 clients
-over the same transport (protocol + auth, no store access), measured in the same run; figures are printed
-next to it as ratios.
+missing from the bank afterwards; target 0). The floor of each set-up is MCP `ping` by the same 16 clients
+over the same transport (protocol, HTTP and the token check, no store access), measured in the same run;
+figures are printed next to it as ratios.
 
     python bench/bench_http.py [--quick] [--seconds S] [--clients N] [--no-s3]
 """
@@ -57,7 +57,7 @@ async def stdio_session(store: Path):
 
 
 async def drive(sessions: list[Any], seconds: float, tool_mix: bool, seed: int = 1) -> dict[str, Any]:
-    """Each caller loops until the deadline; `tool_mix=False` calls tools/list only (the floor)."""
+    """Each caller loops until the deadline; `tool_mix=False` sends pings only (the floor)."""
     lat: dict[str, list[float]] = defaultdict(list)
     errors: list[str] = []
     acked: list[str] = []
@@ -72,8 +72,8 @@ async def drive(sessions: list[Any], seconds: float, tool_mix: bool, seed: int =
             t0 = time.perf_counter()
             try:
                 if not tool_mix:
-                    await c.list_tools()
-                    name = "tools/list"
+                    await c.send_ping()
+                    name = "ping"
                 elif rng.random() < GET_SHARE:
                     cat, sub = rng.choice(tag_list)
                     name = "get_constraints"
@@ -131,8 +131,8 @@ def lost(store: str | Path, acked: list[str]) -> int:
 
 
 def row(name: str, floor: dict, mix: dict, missing: int) -> dict[str, Any]:
-    f_rate = len(floor["lat"]["tools/list"]) / floor["seconds"]
-    f_p50 = pct(floor["lat"]["tools/list"], 0.5)
+    f_rate = len(floor["lat"]["ping"]) / floor["seconds"]
+    f_p50 = pct(floor["lat"]["ping"], 0.5)
     out: dict[str, Any] = {"setup": name, "floor_calls_s": round(f_rate, 1), "floor_p50_ms": round(f_p50, 2)}
     for tool in ("get_constraints", "submit_trajectory"):
         xs = mix["lat"].get(tool, [])
@@ -201,7 +201,7 @@ async def main_async(args: argparse.Namespace) -> None:
             moto.stop()
 
     print(f"{args.clients} clients, {args.seconds:.0f} s of mixed calls ({GET_SHARE:.0%} get_constraints, tagged; "
-          f"the rest submit_trajectory) per set-up; floor: tools/list by the same clients for "
+          f"the rest submit_trajectory) per set-up; floor: ping by the same clients for "
           f"{args.seconds / 2:.0f} s; {n_records} records (S3: {n_records // 5}); os.cpu_count()={os.cpu_count()}")
     print_rows(rows)
 
