@@ -7,7 +7,7 @@ export LITELLM_LOCAL_MODEL_COST_MAP := True
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: serve test test-slow bench venv
+.PHONY: serve test test-slow bench venv mutation breaks
 .SILENT:
 
 venv: $(STAMP)
@@ -30,3 +30,13 @@ test-slow: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) bench/run_all.py
+
+# Not part of `make test` (tens of minutes): mutation testing of store/, distill/, server/tools/ with mutmut 3,
+# per unit, niced; the score and every survivor go to stdout and build/mutation/<unit>/summary.json.
+mutation: $(STAMP)
+	$(PY) -m pip install -q --disable-pip-version-check -e '.[test,mutation]' >&2
+	$(PY) mutation/run.py $(UNITS)
+
+# The deliberate breaks of issue 12, each applied alone to a copy: every one must be caught by default tests.
+breaks: $(STAMP)
+	$(PY) mutation/breaks.py

@@ -8,7 +8,7 @@ import subprocess
 
 from conftest import MEMCOLLAB, import_records, record_line, server_env
 from memcollab.distill.pairing import pair_task, pair_tasks
-from memcollab.store.bank import Bank
+from memcollab.store.bank import Bank, eq
 from memcollab.store.forget import forget
 from memcollab.store.models import TrajectoryIn
 from memcollab.store.transfer import export_jsonl, import_jsonl
@@ -74,7 +74,7 @@ def test_the_forgotten_model_from_another_store_is_skipped_too(tmp_path):
     other.add_trajectories([t])
     import_records(other, [record_line("Geometry", "Circles", "area", C)])
     rec = other.records()[0]
-    other.update("records", f"id = '{rec.id}'", values={"unpreferred_models": ["bad-model"]})
+    other.update("records", eq("id", rec.id), values={"unpreferred_models": ["bad-model"]})
     bank = Bank(tmp_path / "s")
     _seed(bank)
     forget(bank, model="bad-model")

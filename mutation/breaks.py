@@ -1,0 +1,130 @@
+"""The deliberate breaks of issue 12's table (and of the promises it added), each applied alone to a copy of
+the code, with the default-run tests that must catch it. Prints one line per break: caught or NOT caught.
+
+    python mutation/breaks.py [--rev REV] [NAME ...]
+
+The copy (build/breaks/<name>/) has the installed layout, src/memcollab/{store,distill,server,...}, and is
+put first on PYTHONPATH, so in-process tests and the `memcollab` subprocesses they start both run the broken
+code; the working tree is never touched. A break counts as caught when its tests fail (pytest exit 1), not
+when they cannot even start.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from run import ROOT, copy_tree  # noqa: E402
+
+WORK = ROOT / "build" / "breaks"
+
+# name: (file under src/memcollab, [(old, new), ...], tests (pytest node ids, -k expressions after "-k"))
+BREAKS: dict[str, tuple[str, list[tuple[str, str]], list[str]]] = {
+    "validator: model-name rule removed": (
+        "distill/validate.py", [('if re.search(rf"(?<![\\w-]){re.escape(name)}(?![\\w-])", low):', "if False:")],
+        ["tests/test_validate_rules.py"]),
+    "validator: code rule removed": (
+        "distill/validate.py", [("if _CODE.search(text):", "if False:")], ["tests/test_validate_rules.py"]),
+    "validator: injection/markup rule removed": (
+        "distill/validate.py", [("if _INJECTION.search(text):", "if False:")], ["tests/test_validate_rules.py"]),
+    "validator: invisible-character rule removed": (
+        "distill/validate.py", [("if _INVISIBLE.search(text):", "if False:")], ["tests/test_validate_rules.py"]),
+    "embedding dedup threshold 0.90 -> 0.0": (
+        "distill/store_constraints.py", [("DEDUP_COSINE = 0.90", "DEDUP_COSINE = 0.0")],
+        ["tests/test_dedup_threshold.py"]),
+    "two redaction patterns deleted": (
+        "store/redact.py", [('    ("anthropic-key", ("sk-ant-",), re.compile(r"\\bsk-ant-[A-Za-z0-9_\\-]{16,}")),\n', ""),
+                            ('    ("aws-secret", ("aws_secret_access_key",),\n', '    ("x", ("never-there",),\n')],
+        ["tests/test_redact.py"]),
+    "export drops trajectory metadata and created_at": (
+        "store/bank.py", [('yield "trajectory", t.model_dump(mode="json")',
+                           'yield "trajectory", t.model_dump(mode="json", exclude={"metadata", "created_at"})')],
+        ["tests/test_transfer.py::test_export_import_round_trip_is_lossless"]),
+    "export drops all feedback": (
+        "store/bank.py", [('for row in self._select("feedback"):', "for row in []:")],
+        ["tests/test_transfer.py::test_export_import_round_trip_is_lossless"]),
+    "parent-death watcher removed": (
+        "server/cli.py", [("    _exit_with_parent(parent)\n", "")],
+        ["tests/test_crash.py::test_exits_when_the_parent_dies_while_stdin_stays_open"]),
+    "automatic maintenance never triggered by server writes": (
+        "server/app.py", [("        self.maintainer.wrote()\n", "        pass\n")],
+        ["tests/test_maintain.py::test_server_writes_trigger_automatic_maintenance"]),
+    "commit-conflict retry turned off": (
+        "store/bank.py", [("attempts: int = 12) -> T:", "attempts: int = 1) -> T:")], ["tests/test_bank.py"]),
+    "distilled record id random instead of derived from the pair": (
+        "distill/store_constraints.py", [('id="r-" + content_id("record-from-pair", pair.id)',
+                                          'id="r-" + __import__("uuid").uuid4().hex')],
+        ["tests/test_distill_crash_point.py"]),
+    "control characters kept": (
+        "store/models.py", [('return redact(_CONTROL.sub("", value))', "return redact(value)")],
+        ["tests/test_fuzz.py::test_valid_awkward_submissions_succeed_and_are_stored"]),
+    "lone surrogates not repaired": (
+        "store/models.py", [('value = value.encode("utf-8", "replace").decode("utf-8") if _has_surrogates(value) '
+                             'else value', "value = value")],
+        ["tests/test_fuzz.py::test_valid_awkward_submissions_succeed_and_are_stored"]),
+    "default classification threshold 0.35 -> 0": (
+        "store/classify.py", [("CONFIDENCE_THRESHOLD = 0.35", "CONFIDENCE_THRESHOLD = 0.0")],
+        ["tests/test_retrieval.py::test_the_default_threshold_sends_a_vague_task_to_category_level"]),
+    "cross-process insert lock removed": (
+        "store/bank.py", [("with self._lock, self.location.insert_lock(name):", "with self._lock:")],
+        ["tests/test_concurrency.py::test_same_trajectory_from_four_processes_is_stored_once"]),
+    "promise 1: imported lines with an id not redacted": (
+        "store/models.py", [("class Trajectory(_Stored):", "class Trajectory(_Model):"),
+                            ("class MemoryRecord(_Stored):", "class MemoryRecord(_Model):")],
+        ["tests/test_redact.py::test_import_redacts_lines_that_carry_their_own_id_and_record_tasks"]),
+    "promise 1: verdicts of a distillation not redacted": (
+        "store/models.py", [("class ConstraintVerdict(_Stored):", "class ConstraintVerdict(_Model):")],
+        ["tests/test_redact.py"]),
+    "promise 2: import ignores tombstones": (
+        "store/transfer.py", [("if hits and not include_forgotten:", "if False:")],
+        ["tests/test_import_tombstones.py", "-k", "not cli"]),
+}
+
+
+def apply(dest: Path, file: str, edits: list[tuple[str, str]]) -> None:
+    path = dest / "src" / "memcollab" / file
+    text = path.read_text()
+    for old, new in edits:
+        if text.count(old) != 1:
+            raise SystemExit(f"break does not apply to {file}: {old!r} found {text.count(old)} times")
+        text = text.replace(old, new)
+    path.write_text(text)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("names", nargs="*", help="substrings of break names (default: all)")
+    ap.add_argument("--rev", default="HEAD", help="the commit to break (default HEAD)")
+    args = ap.parse_args(argv)
+    chosen = [n for n in BREAKS if not args.names or any(s in n for s in args.names)]
+    missed = 0
+    for name in chosen:
+        file, edits, tests = BREAKS[name]
+        dest = WORK / "".join(c if c.isalnum() else "-" for c in name)[:60]
+        shutil.rmtree(dest, ignore_errors=True)
+        measured = copy_tree(dest, args.rev)
+        shutil.copy2(ROOT / "pyproject.toml", dest / "pyproject.toml")
+        apply(dest, file, edits)
+        env = {**os.environ, "PYTHONPATH": str(dest / "src"), "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+               "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+        started = time.monotonic()
+        r = subprocess.run(["nice", "-n", "10", sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider",
+                            *tests], cwd=dest, env=env, capture_output=True, text=True)
+        tail = [ln for ln in r.stdout.splitlines() if ln.strip()][-1:] or [r.stderr.strip()[-200:]]
+        caught = r.returncode == 1
+        missed += not caught
+        print(f"{'caught    ' if caught else 'NOT CAUGHT'} {name}  [{' '.join(tests)}; {tail[0]}; "
+              f"{time.monotonic() - started:.0f} s; on {measured}]", flush=True)
+        if caught:
+            shutil.rmtree(dest, ignore_errors=True)
+    return 1 if missed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
