@@ -33,7 +33,7 @@ class Status(BaseModel):
 
 def bank_status(bank: Bank, embeddings: bool = True) -> Status:
     outcomes = bank.counter("trajectories", "outcome")
-    fb = bank.feedback_counts()
+    fb = bank.feedback_counts(by="model")
     verdicts = bank.counter("verdicts", "verdict")
     proposed = sum(verdicts.values())
     reasons = bank.counter("verdicts", "reason", "verdict = 'rejected'")
@@ -49,7 +49,7 @@ def bank_status(bank: Bank, embeddings: bool = True) -> Status:
         feedback={"helped": sum(c["helped"] for c in fb.values()),
                   "not_helped": sum(c["not_helped"] for c in fb.values())},
         embedding_model=embed_state() if embeddings else "off",
-        feedback_by_model=bank.feedback_counts(by="model"),
+        feedback_by_model=fb,
         constraints_by_verdict=dict(verdicts),
         rejection_rate=round(verdicts.get("rejected", 0) / proposed, 4) if proposed else 0.0,
         rejection_reasons=dict(sum((Counter({r.split(" (")[0]: n}) for r, n in reasons.items()), Counter())),

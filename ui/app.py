@@ -56,6 +56,8 @@ class Dashboard:
         self.config = config
         self.bank = Bank(config.store)
         self.guard = Guard()
+        self.cache = reads.VersionCache(self.bank)
+        self.cached_bank = reads.CachedBank(self.bank, self.cache)
         self._taxonomy: Any = None
 
     def warm_up(self) -> None:
@@ -124,16 +126,21 @@ def create_app(config: UIConfig) -> Starlette:
         return resp
 
     def overview(request: Request) -> Response:
-        st = bank_status(dash.bank, config.embeddings)
+        st = bank_status(dash.cached_bank, config.embeddings)  # type: ignore[arg-type]
         top = max(st.records_by_category.values(), default=0)
         return render(request, "overview.html", st=st, top=top, evals=len(config.eval_dirs))
 
     def records(request: Request) -> Response:
         q = request.query_params
         category, subcategory = _name(q.get("category")), _name(q.get("subcategory"))
-        page = reads.record_page(dash.bank, category, subcategory, _int(q.get("page"), 1, 1, 10**9))
-        return render(request, "records.html", page=page, views=reads.with_feedback(dash.bank, page.items),
-                      category=category, subcategory=subcategory, cats=reads.categories(dash.bank),
+        number = _int(q.get("page"), 1, 1, 10**9)
+
+        key = ("records", category, subcategory, number)
+        page = dash.cache.get(key, ("records",), lambda: reads.record_page(dash.bank, category, subcategory, number))
+        views = dash.cache.get((*key, "feedback"), ("records", "feedback"),
+                               lambda: reads.with_feedback(dash.bank, page.items))
+        return render(request, "records.html", page=page, views=views, category=category, subcategory=subcategory,
+                      cats=dash.cache.get("categories", ("records",), lambda: reads.categories(dash.bank)),
                       forgotten=q.get("forgotten", "")[:MAX_NAME], search=None, ranks=RANKS,
                       rank=config.rank, limit=DEFAULT_LIMIT, task="")
 
@@ -162,7 +169,8 @@ def create_app(config: UIConfig) -> Starlette:
             views = [(r, by_id.get(r.record_id)) for r in found.records]
         return render(request, "search.html", status_code=400 if problem else 200, task=task,
                       category=category, subcategory=subcategory, rank=rank, limit=limit, ranks=RANKS,
-                      problem=problem, found=found, views=views, cats=reads.categories(dash.bank))
+                      problem=problem, found=found, views=views,
+                      cats=dash.cache.get("categories", ("records",), lambda: reads.categories(dash.bank)))
 
     def record(request: Request) -> Response:
         view = reads.record_detail(dash.bank, request.path_params["record_id"])
@@ -197,7 +205,8 @@ def create_app(config: UIConfig) -> Starlette:
         return RedirectResponse(f"/records?forgotten={record_id}", status_code=303)
 
     def tasks(request: Request) -> Response:
-        page = reads.task_page(dash.bank, _int(request.query_params.get("page"), 1, 1, 10**9))
+        number = _int(request.query_params.get("page"), 1, 1, 10**9)
+        page = dash.cache.get(("tasks", number), ("trajectories", "pairs"), lambda: reads.task_page(dash.bank, number))
         return render(request, "tasks.html", page=page)
 
     def task(request: Request) -> Response:
@@ -209,8 +218,9 @@ def create_app(config: UIConfig) -> Starlette:
     def pairs(request: Request) -> Response:
         q = request.query_params
         status = q.get("status") if q.get("status") in ("pending", "distilled", "failed", "skipped") else None
-        page = reads.pair_page(dash.bank, status, _int(q.get("page"), 1, 1, 10**9))
-        counts = dict(dash.bank.counter("pairs", "status"))
+        number = _int(q.get("page"), 1, 1, 10**9)
+        page, counts = dash.cache.get(("pairs", status, number), ("pairs",), lambda: (
+            reads.pair_page(dash.bank, status, number), dict(dash.bank.counter("pairs", "status"))))
         return render(request, "pairs.html", page=page, status=status, counts=counts)
 
     def eval_list(request: Request) -> Response:
@@ -263,6 +273,9 @@ def serve(config: UIConfig, host: str = "127.0.0.1", port: int = 8766) -> None:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    # accepted connections inherit it: without it a response written in two parts (headers, then a file)
+    # waits ~40 ms for the client's delayed ACK (Nagle)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     try:
         sock.bind((host, port))
     except OSError as err:

@@ -42,23 +42,25 @@ def tag_where(category: str | None, subcategory: str | None) -> str | None:
 
 def categories(bank: Bank) -> dict[str, dict[str, int]]:
     """{category: {subcategory: records}}, for the filter menus."""
-    tbl = bank._arrow("records", ["category", "subcategory"])
+    counts = bank._arrow("records", ["category", "subcategory"]).group_by(["category", "subcategory"]).aggregate(
+        [([], "count_all")])
     out: dict[str, dict[str, int]] = {}
-    for c, s in zip(tbl.column("category").to_pylist(), tbl.column("subcategory").to_pylist(), strict=True):
+    for c, s, n in zip(*(counts.column(i).to_pylist() for i in range(3)), strict=True):
         sub = out.setdefault(c or "", {})
-        sub[s or ""] = sub.get(s or "", 0) + 1
+        sub[s or ""] = sub.get(s or "", 0) + n
     return dict(sorted(out.items()))
 
 
 def record_page(bank: Bank, category: str | None, subcategory: str | None, page: int) -> Page:
-    """Records inside the tag filter, most supported first (then id), one page."""
+    """Records inside the tag filter, most supported first (ties in table order: a stable sort on one integer
+    column is ~20× cheaper at 100k rows than adding the id as a second key), one page."""
     import pyarrow.compute as pc
 
     tbl = bank._arrow("records", ["id", "support"], tag_where(category, subcategory))
     total = tbl.num_rows
     page, pages = _page_of(total, page)
     if total:
-        order = pc.sort_indices(tbl, sort_keys=[("support", "descending"), ("id", "ascending")])
+        order = pc.sort_indices(tbl, sort_keys=[("support", "descending")])
         ids = tbl.column("id").take(order[(page - 1) * PAGE: page * PAGE]).to_pylist()
     else:
         ids = []
@@ -142,7 +144,7 @@ def pair_page(bank: Bank, status: str | None, page: int) -> Page:
     if total:
         import pyarrow.compute as pc
 
-        order = pc.sort_indices(tbl, sort_keys=[("updated_at", "descending"), ("id", "ascending")])
+        order = pc.sort_indices(tbl, sort_keys=[("updated_at", "descending")])
         ids = tbl.column("id").take(order[(page - 1) * PAGE: page * PAGE]).to_pylist()
     else:
         ids = []
@@ -192,3 +194,51 @@ def task_detail(bank: Bank, task_id: str) -> TaskDetail | None:
 
 def pretty_metadata(t: Trajectory) -> str:
     return json.dumps(t.metadata, ensure_ascii=False, indent=1) if t.metadata else ""
+
+
+class VersionCache:
+    """Page data kept while the tables it was read from stay at the same version. Checking a table's version
+    costs well under a millisecond, so every request still looks, and a reload after any write (from any
+    process) recomputes; an unchanged bank is not scanned again for each page view."""
+
+    def __init__(self, bank: Bank, size: int = 128):
+        import threading
+        from collections import OrderedDict
+
+        self.bank, self.size = bank, size
+        self._items: OrderedDict[Any, tuple[tuple[int, ...], Any]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Any, tables: tuple[str, ...], compute: Any) -> Any:
+        # the versions are read before computing: a write landing meanwhile makes the next request recompute
+        versions = tuple(int(self.bank.table(t).version) for t in tables)
+        with self._lock:
+            hit = self._items.get(key)
+            if hit is not None and hit[0] == versions:
+                self._items.move_to_end(key)
+                return hit[1]
+        value = compute()
+        with self._lock:
+            self._items[key] = (versions, value)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+        return value
+
+
+class CachedBank:
+    """The read methods `bank_status` uses, each answer kept per version of the one table it reads: after a
+    feedback report only the feedback counts are read again, not every table."""
+
+    def __init__(self, bank: Bank, cache: VersionCache):
+        self._bank, self._cache, self.path = bank, cache, bank.path
+
+    def counter(self, name: str, column: str, where: str | None = None) -> Any:
+        return self._cache.get(("counter", name, column, where), (name,),
+                               lambda: self._bank.counter(name, column, where))
+
+    def count(self, name: str, where: str | None = None) -> int:
+        return self._cache.get(("count", name, where), (name,), lambda: self._bank.count(name, where))
+
+    def feedback_counts(self, record_ids: Any = None, by: str = "record_id") -> dict[str, dict[str, int]]:
+        ids = tuple(record_ids) if record_ids is not None else None
+        return self._cache.get(("feedback", ids, by), ("feedback",), lambda: self._bank.feedback_counts(ids, by))
