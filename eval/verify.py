@@ -26,7 +26,7 @@ reveals the reference answer.
 
 from __future__ import annotations
 
-import json
+import ast
 import logging
 import math
 import os
@@ -203,7 +203,7 @@ def _verify_code(task: Task, code: str, timeout: float, memory_mb: int) -> Verdi
 
 # Runs in the child, before the program: limits, the audit hook, then the program, then the result file.
 _RUNNER = r'''
-import json, os, resource, sys, traceback
+import os, resource, sys
 prog, out, root = sys.argv[1], sys.argv[2], os.path.realpath(sys.argv[3])
 test_line, mem, cpu, fsize, nproc = (int(x) for x in sys.argv[4:9])
 
@@ -278,6 +278,7 @@ except BaseException as e:
     if isinstance(e, SyntaxError):
         result.update(line=(e.text or "").strip(), lineno=e.lineno or 0)
     else:
+        import traceback
         frames = [f for f in traceback.extract_tb(e.__traceback__) if f.filename == prog]
         tests = [f for f in frames if f.lineno >= test_line]
         where = (tests or frames or [None])[-1]
@@ -285,7 +286,7 @@ except BaseException as e:
             result.update(line=(where.line or "").strip(), lineno=where.lineno)
         result["in_tests"] = bool(tests)
 with open(out, "w", encoding="utf-8") as f:
-    json.dump(result, f)
+    f.write(repr(result))  # read back with ast.literal_eval (no json import here: it costs start-up time)
 '''
 
 
@@ -351,7 +352,7 @@ def run_program(program: str, test_line: int = 1, timeout: float = 10.0, memory_
     tmp = tempfile.mkdtemp(prefix="memcollab-verify-")
     try:
         prog = os.path.join(tmp, "solution.py")
-        out = os.path.join(tmp, f".result-{secrets.token_hex(8)}.json")
+        out = os.path.join(tmp, f".result-{secrets.token_hex(8)}")
         Path(prog).write_text(program, encoding="utf-8")
         errpath = os.path.join(tmp, ".stderr")
         args = [sys.executable, "-I", "-B", "-c", _RUNNER, prog, out, tmp, str(test_line),
@@ -369,8 +370,11 @@ def run_program(program: str, test_line: int = 1, timeout: float = 10.0, memory_
                 _kill_group(proc)
                 raise
         try:
-            result = json.loads(Path(out).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            with open(out, encoding="utf-8", errors="replace") as f:
+                result = ast.literal_eval(f.read(65536))
+            if not isinstance(result, dict):
+                raise ValueError("not a result")
+        except (OSError, ValueError, SyntaxError, RecursionError, MemoryError):
             return False, _no_result(proc.returncode, errpath, memory_mb)
         return bool(result.get("ok")), "" if result.get("ok") else _feedback(result, memory_mb)
     finally:

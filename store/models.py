@@ -214,9 +214,8 @@ class TrajectoryIn(_Model):
                          self.final_answer, self.outcome)
         # A client that checked the answer itself (memcollab build/eval) says so with metadata label_source.
         verified = self.outcome != "unknown" and self.metadata.get("label_source") == "verifier"
-        metadata = dict(self.metadata)
         return Trajectory(id=tid, task_id=task_id, outcome_source="verifier" if verified else "caller",
-                          metadata=metadata, **self.model_dump(exclude={"task_id", "metadata"}))
+                          **self.model_dump(exclude={"task_id"}))
 
 
 class Trajectory(_Stored):

@@ -3,7 +3,6 @@ compared with math-verify; gym tasks are scored by their family. Real subprocess
 
 from __future__ import annotations
 
-import os
 import tempfile
 from pathlib import Path
 
@@ -26,8 +25,13 @@ def block(code: str) -> str:
     return f"Here you go:\n```python\n{code}\n```\n"
 
 
-def verify_dirs() -> set[str]:
-    return {p.name for p in Path(tempfile.gettempdir()).glob("memcollab-verify-*")}
+@pytest.fixture
+def private_tmp(tmp_path, monkeypatch) -> Path:
+    """The verifier's temp dirs go under a private parent, so other processes' files do not count."""
+    parent = tmp_path / "tmp"
+    parent.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(parent))
+    return parent
 
 
 def test_humaneval_canonical_passes_as_body_and_as_full_function(humaneval):
@@ -68,11 +72,10 @@ def test_exit_before_tests_is_not_a_pass(humaneval):
     assert ok.correct  # a __main__ block does not run
 
 
-def test_infinite_loop_is_killed_and_counted_as_failure():
-    before = verify_dirs()
+def test_infinite_loop_is_killed_and_counted_as_failure(private_tmp):
     v = verify(code_task("assert f() == 1", "f"), block("def f():\n    while True:\n        pass"), timeout=1.5)
     assert not v.correct and v.feedback.startswith("timed out after 1.5 s")
-    assert verify_dirs() == before
+    assert list(private_tmp.iterdir()) == []  # its temp dir was removed
 
 
 def test_memory_hog_is_stopped_and_counted_as_failure():
@@ -84,13 +87,10 @@ def test_memory_hog_is_stopped_and_counted_as_failure():
     assert not v.correct and v.feedback.startswith("MemoryError")
 
 
-def test_files_stay_inside_the_temp_dir_and_it_is_removed(tmp_path, monkeypatch):
+def test_files_stay_inside_the_temp_dir_and_it_is_removed(tmp_path, monkeypatch, private_tmp):
     outside = tmp_path / "outside"
     outside.mkdir()
     monkeypatch.chdir(outside)  # the harness's cwd: the child must not write here either
-    before = verify_dirs()
-    parent = Path(tempfile.gettempdir())
-    listing = set(os.listdir(parent))
     relative = block("def f():\n    open('note.txt', 'w').write('hi')\n    return open('note.txt').read()")
     assert verify(code_task("assert f() == 'hi'", "f"), relative).correct  # writing inside its own dir works
     escapes = [
@@ -107,8 +107,9 @@ def test_files_stay_inside_the_temp_dir_and_it_is_removed(tmp_path, monkeypatch)
         v = verify(code_task("assert True"), block(code))
         assert not v.correct and "PermissionError" in v.feedback, (code, v.feedback)
     assert outside.is_dir() and list(outside.iterdir()) == []
-    assert set(os.listdir(parent)) - listing == set()
-    assert verify_dirs() == before
+    assert list(private_tmp.iterdir()) == []  # nothing beside the temp dirs, and those were removed
+    for name in ("escaped-by-shell.txt", "escaped-by-fork.txt", "escaped-via-link.txt"):
+        assert not (Path("/tmp") / name).exists()
 
 
 def test_no_secrets_in_the_child_environment(monkeypatch):
