@@ -12,7 +12,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from .bank import Bank, eq, is_in
-from .models import content_id, now
+from .models import clean_text, content_id, now
 
 CHUNK = 500
 
@@ -37,6 +37,9 @@ def forget(bank: Bank, record_id: str | None = None, model: str | None = None, a
            dry_run: bool = False, reason: str = "") -> ForgetReport:
     if not (record_id or model or agent):
         raise ValueError("say what to forget: record_id, model or agent")
+    # names are stored cleaned (a secret pasted as a model name is redacted): look them up, and remember
+    # them in the tombstones, the same way
+    model, agent, reason = (clean_text(x) if x else x for x in (model, agent, reason))
     traj_ids: list[str] = []
     if model:
         traj_ids += _ids(bank, "trajectories", eq("model", model))

@@ -6,6 +6,8 @@ import io
 import json
 import subprocess
 
+import pytest
+
 from conftest import MEMCOLLAB, import_records, record_line, server_env
 from memcollab.distill.pairing import pair_task, pair_tasks
 from memcollab.store.bank import Bank, eq
@@ -115,7 +117,6 @@ def test_cli_import_skips_forgotten_and_says_how_to_include_them(tmp_path):
     forget(bank, model="bad-model")
     run = lambda *a: subprocess.run([MEMCOLLAB, "import", *a], capture_output=True, text=True,  # noqa: E731
                                     env=server_env(store), timeout=120)
-    assert "--include-forgotten" in run("--help").stdout
     r = run(str(dump))
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)["forgotten"]["trajectory"] == 2 and "--include-forgotten" in r.stderr
@@ -123,3 +124,18 @@ def test_cli_import_skips_forgotten_and_says_how_to_include_them(tmp_path):
     r = run(str(dump), "--include-forgotten")
     assert r.returncode == 0, r.stderr
     assert bank.count("trajectories") == 4 and bank.count("pairs") == 2
+
+
+def test_import_help_says_what_include_forgotten_does(capsys):
+    from memcollab.server.cli import build_parser
+
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["import", "--help"])
+    assert "--include-forgotten" in capsys.readouterr().out
+
+
+def test_a_secret_named_in_forget_is_not_stored_in_a_tombstone(tmp_path):
+    bank = Bank(tmp_path / "s")
+    key = "sk-proj-AbCdEfGhIjKlMnOpQrStUvWxYz_0123456789-abcd"
+    forget(bank, model=key)
+    assert key not in json.dumps(bank._select("forgotten"), default=str)
