@@ -172,17 +172,14 @@ def create_app(config: UIConfig) -> Starlette:
                       problem=problem, found=found, views=views,
                       cats=dash.cache.get("categories", ("records",), lambda: reads.categories(dash.bank)))
 
-    def record(request: Request) -> Response:
-        view = reads.record_detail(dash.bank, request.path_params["record_id"])
-        if view is None:
-            return render(request, "missing.html", 404, what="record", key=request.path_params["record_id"])
-        return render(request, "record.html", view=view)
+    def record_page(template: str) -> Any:
+        def show(request: Request) -> Response:  # the record's page, or its forget confirmation
+            view = reads.record_detail(dash.bank, request.path_params["record_id"])
+            if view is None:
+                return render(request, "missing.html", 404, what="record", key=request.path_params["record_id"])
+            return render(request, template, view=view, problem=None)
 
-    def forget_confirm(request: Request) -> Response:
-        view = reads.record_detail(dash.bank, request.path_params["record_id"])
-        if view is None:
-            return render(request, "missing.html", 404, what="record", key=request.path_params["record_id"])
-        return render(request, "forget.html", view=view, problem=None)
+        return show
 
     async def forget_post(request: Request) -> Response:
         record_id = request.path_params["record_id"]
@@ -243,8 +240,8 @@ def create_app(config: UIConfig) -> Starlette:
         Route("/favicon.ico", favicon),
         Route("/records", records),
         Route("/records/search", search),
-        Route("/records/{record_id}", record),
-        Route("/records/{record_id}/forget", forget_confirm, methods=["GET"]),
+        Route("/records/{record_id}", record_page("record.html")),
+        Route("/records/{record_id}/forget", record_page("forget.html"), methods=["GET"]),
         Route("/records/{record_id}/forget", forget_post, methods=["POST"]),
         Route("/tasks", tasks),
         Route("/tasks/{task_id}", task),
