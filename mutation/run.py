@@ -36,28 +36,48 @@ PACKAGES = ("store", "distill", "server", "eval", "ui")
 NOT_SUBPROCESS = ("not cli and not stdio and not tagged_query_answers_while and not killed_distill and not killed_between"
                   " and not compaction_racing")
 
-# unit → test files whose in-process tests exercise it (fast: no subprocess servers)
+# What each file's mutants are tested with: the fast in-process tests that exercise it (file-specific where
+# given, else its unit's). Tests that start `memcollab` subprocesses are left out (NOT_SUBPROCESS).
 SELECTION = {
+    "distill/validate.py": ["test_validate_rules.py"],
+    "distill/store_constraints.py": ["test_dedup_threshold.py", "test_redact.py", "test_forget_and_filters.py",
+                                     "test_validate_rules.py"],
+    "distill/prompt.py": ["test_poisoning.py", "test_distill.py"],
+    "store/redact.py": ["test_redact.py"],
+    "store/transfer.py": ["test_transfer.py", "test_import_tombstones.py"],
+    "store/forget.py": ["test_forget_and_filters.py", "test_import_tombstones.py"],
+    "store/models.py": ["test_invalid_input.py", "test_redact.py", "test_validate_rules.py", "test_transfer.py"],
+    "store/classify.py": ["test_retrieval.py"],
+    "store/retrieve.py": ["test_retrieval.py"],
+    "store/bank.py": ["test_bank.py", "test_transfer.py", "test_forget_and_filters.py", "test_import_tombstones.py"],
     "store": ["test_redact.py", "test_transfer.py", "test_forget_and_filters.py", "test_import_tombstones.py",
               "test_maintain.py", "test_retrieval.py", "test_taxonomy.py", "test_tools.py", "test_invalid_input.py",
               "test_bank.py"],
     "distill": ["test_validate_rules.py", "test_distill.py", "test_dedup_threshold.py", "test_tools.py",
-                "test_import_tombstones.py", "test_distill_crash_point.py"],
+                "test_import_tombstones.py"],
     "server/tools": ["test_tools.py", "test_invalid_input.py", "test_forget_and_filters.py", "test_distill.py",
                      "test_redact.py", "test_retrieval.py", "test_maintain.py"],
 }
-
-
+UNITS = ("store", "distill", "server/tools")
 PRELOAD = ["pytest", "anyio", "hypothesis", "pydantic", "numpy", "pyarrow", "pyarrow.compute", "lancedb",
            "lancedb.index", "mcp", "mcp.server", "litellm", "torch", "sentence_transformers", "filelock", "yaml",
            "conftest", "support.fake_llm"]
 
 
-def unit_of(target: str) -> str:
-    for unit in sorted(SELECTION, key=len, reverse=True):
-        if target == unit or target.startswith(unit + "/"):
-            return unit
-    raise SystemExit(f"unknown target {target!r}; use one of {sorted(SELECTION)} or a file under them")
+def files_of(target: str) -> list[str]:
+    """A unit expands into its Python files (not __init__.py); a file stays itself."""
+    target = target.rstrip("/")
+    if target not in UNITS:
+        if not any(target.startswith(u + "/") for u in UNITS) or not (ROOT / target).is_file():
+            raise SystemExit(f"unknown target {target!r}; use one of {UNITS} or a .py file under them")
+        return [target]
+    return sorted(str(p.relative_to(ROOT)) for p in (ROOT / target).glob("*.py") if p.name != "__init__.py")
+
+
+def tests_for(target: str) -> list[str]:
+    if target in SELECTION:
+        return SELECTION[target]
+    return SELECTION[max((u for u in UNITS if target.startswith(u + "/")), key=len)]
 
 
 def copy_tree(dest: Path, rev: str | None) -> str:
@@ -93,11 +113,11 @@ def copy_tree(dest: Path, rev: str | None) -> str:
     return head + ("+dirty" if dirty else "")
 
 
-def write_config(dest: Path, unit: str, targets: list[str]) -> None:
+def write_config(dest: Path, target: str) -> None:
     """mutmut's configuration for this unit. A different configuration (targets, tests) starts from scratch:
     mutmut keeps the test-to-function map of its previous run and would reuse a stale one."""
-    tests = [f"tests/{t}" for t in SELECTION[unit] if (dest / "tests" / t).exists()]
-    sources = [f"src/memcollab/{t}" for t in targets]
+    tests = [f"tests/{t}" for t in tests_for(target) if (dest / "tests" / t).exists()]
+    sources = [f"src/memcollab/{target}"]
     also = ["src/memcollab/__init__.py"] + [f"src/memcollab/{p}" for p in PACKAGES]
     q = lambda xs: "[" + ", ".join(json.dumps(x) for x in xs) + "]"  # noqa: E731
     config = f"""[tool.mutmut]
@@ -132,7 +152,7 @@ def mutmut(dest: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(["nice", "-n", "10", exe, *args], cwd=dest, env=env, capture_output=True, text=True)
 
 
-def summarize(dest: Path, unit: str, measured: str) -> dict:
+def summarize(dest: Path, target: str, measured: str) -> dict:
     out = mutmut(dest, "results", "--all", "true").stdout
     status: dict[str, str] = {}
     for line in out.splitlines():
@@ -141,7 +161,7 @@ def summarize(dest: Path, unit: str, measured: str) -> dict:
             status[m.group(1)] = m.group(2).strip()
     killed = sum(1 for s in status.values() if s in ("killed", "timeout", "caught by type check"))
     survivors = sorted(k for k, s in status.items() if s not in ("killed", "timeout", "caught by type check"))
-    summary = {"unit": unit, "measured_on": measured, "total": len(status), "killed": killed,
+    summary = {"target": target, "tests": tests_for(target), "measured_on": measured, "total": len(status), "killed": killed,
                "score": round(killed / len(status), 4) if status else None,
                "survivors": {k: status[k] for k in survivors}}
     (dest / "summary.json").write_text(json.dumps(summary, indent=2))
@@ -150,34 +170,39 @@ def summarize(dest: Path, unit: str, measured: str) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("targets", nargs="*", default=["store", "distill", "server/tools"])
+    ap.add_argument("targets", nargs="*", default=list(UNITS), help="units or files (default: all three units)")
     ap.add_argument("--rev", help="measure this commit instead of the working tree")
     ap.add_argument("--children", type=int, default=1, help="mutants tested at once (default 1)")
     ap.add_argument("--show", action="store_true", help="print each survivor's diff")
     args = ap.parse_args(argv)
-    by_unit: dict[str, list[str]] = {}
-    for t in args.targets:
-        by_unit.setdefault(unit_of(t.rstrip("/")), []).append(t.rstrip("/"))
+    files = list(dict.fromkeys(f for t in args.targets for f in files_of(t)))
     failed = 0
-    for unit, targets in by_unit.items():
-        dest = WORK / unit.replace("/", "-")
+    totals: dict[str, list[int]] = {}
+    for target in files:
+        dest = WORK / target.replace("/", "-").removesuffix(".py")
         dest.mkdir(parents=True, exist_ok=True)
         measured = copy_tree(dest, args.rev)
-        write_config(dest, unit, targets)
-        print(f"== {unit} ({', '.join(targets)}) on {measured}", flush=True)
+        write_config(dest, target)
+        print(f"== {target} on {measured} with {' '.join(tests_for(target))}", flush=True)
         r = mutmut(dest, "run", "--max-children", str(args.children))
         (dest / "run.log").write_text(r.stdout + r.stderr)
         if r.returncode != 0:
-            print(f"mutmut run failed for {unit} (see {dest / 'run.log'}):\n{(r.stdout + r.stderr)[-2000:]}")
+            print(f"mutmut run failed for {target} (see {dest / 'run.log'}):\n{(r.stdout + r.stderr)[-2000:]}")
             failed += 1
             continue
-        s = summarize(dest, unit, measured)
-        print(f"{unit}: {s['killed']}/{s['total']} killed = {100 * (s['score'] or 0):.1f}%")
+        s = summarize(dest, target, measured)
+        unit = max((u for u in UNITS if target.startswith(u + "/")), key=len)
+        totals.setdefault(unit, [0, 0])
+        totals[unit][0] += s["killed"]
+        totals[unit][1] += s["total"]
+        print(f"{target}: {s['killed']}/{s['total']} killed = {100 * (s['score'] or 0):.1f}%", flush=True)
         for name, st in s["survivors"].items():
             if args.show:
                 print(mutmut(dest, "show", name).stdout)
             else:
                 print(f"  {st}: {name}")
+    for unit, (killed, total) in totals.items():
+        print(f"{unit} (files measured in this run): {killed}/{total} killed = {100 * killed / max(total, 1):.1f}%")
     return 1 if failed else 0
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from memcollab.distill.validate import DistillOutput, Source, check, validate
+from memcollab.distill.validate import DistillOutput, InvalidOutput, Source, check, normalize, parse_output, validate
 from memcollab.store.models import Constraint, TrajectoryIn
 
 TASK = "A tank holds 7 litres and leaks at a steady rate; when is it empty?"
@@ -64,3 +64,44 @@ def test_more_than_three_keeps_the_first_three_valid_ones():
     v = validate(_output({"when": "x", "enforce": 1}, *items), SRC)
     assert [c.when for c in v.constraints] == [f"case {w} of a quantity that drains" for w in ("one", "two", "three")]
     assert [r.split(":")[0] for _, r in v.rejected] == ["malformed", "over limit (at most 3 constraints per record)"]
+
+
+GOOD_JSON = '{"category": "Arithmetic", "subcategory": "Rates", "constraints": [{"when": "a", "enforce": "b", "avoid": "c"}]}'
+
+
+@pytest.mark.parametrize("reply", [GOOD_JSON, f"```json\n{GOOD_JSON}\n```", f"Here it is:\n{GOOD_JSON}\nDone."])
+def test_parse_output_takes_the_object_out_of_fences_and_prose(reply):
+    out = parse_output(reply)
+    assert (out.category, out.subcategory, out.constraints) == ("Arithmetic", "Rates",
+                                                                [{"when": "a", "enforce": "b", "avoid": "c"}])
+
+
+@pytest.mark.parametrize("reply,why", [
+    ("no json here", "no JSON object in the reply"),
+    ("{broken: json}", "invalid JSON"),
+    ("[1, 2]", "the reply is JSON but not an object"),
+    ('{"category": "A", "constraints": []}', "wrong shape"),
+    ('{"subcategory": "A", "constraints": [{}]}', "wrong shape"),
+    ("", "no JSON object in the reply"),
+])
+def test_parse_output_says_what_is_wrong(reply, why):
+    with pytest.raises(InvalidOutput) as err:
+        parse_output(reply)
+    assert str(err.value).startswith(why), str(err.value)
+
+
+def test_the_source_collects_numbers_phrases_and_model_names():
+    assert {"7", "3"} <= SRC.numbers
+    assert ("a", "tank", "holds", "7", "litres", "and") in SRC.shingles
+    assert {"acme-solver", "night-shift", "zeta-reasoner"} <= SRC.models
+    src = Source(task="Q", trajectories=[TrajectoryIn(task="Q", model="org/big model:v2", outcome="correct",
+                                                      final_answer="1,234 or 2.5").to_trajectory()])
+    assert src.models == {"org/big model:v2", "org", "big", "model"}  # parts shorter than 3 are left out
+    assert src.numbers == {"1234", "2.5"}
+
+
+def test_normalize_ignores_case_and_punctuation():
+    a = Constraint(**BASE)
+    b = Constraint(**{k: v.upper() + "!" for k, v in BASE.items()})
+    assert normalize(a) == normalize(b) == " ".join(normalize(a).split())
+    assert normalize(a).startswith("when a quantity drains")
