@@ -220,3 +220,42 @@ def test_build_submits_verified_trajectories_and_distils_the_contrasts(tmp_path)
                         **{(WEAK, f"humaneval/HumanEval/{n}"): "correct" if n % 2 == 0 else "incorrect"
                            for n in range(4)}}
     assert all(t.metadata.get("label_source") == "verifier" for t in bank.trajectories())
+
+
+@pytest.mark.slow
+def test_ctrl_c_leaves_the_eval_resumable_and_nothing_is_paid_twice(tmp_path):
+    import signal
+    import time
+
+    from support.fake_llm import Reply
+
+    out = tmp_path / "run"
+    args = ["eval", "--tasks", "humaneval", "--limit", "8", "--split", "0.5", "--seed", "3", "--concurrency", "2",
+            "--models", f"{STRONG},{WEAK}", "--distiller", STRONG, "--turns", str(TURNS), "--out", str(out)]
+
+    def slow(body: dict[str, Any]) -> Reply:
+        return Reply(script(body), delay=0.3)
+
+    with FakeLLM(slow) as fake:
+        proc = subprocess.Popen([MEMCOLLAB, *args, "--api-base", fake.api_base], env=env(fake),
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 300
+        while fake.calls < 10 and time.monotonic() < deadline:  # interrupted in the middle of the memory half
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 130, err[-2000:]
+        assert "run the same command again to resume" in err
+        interrupted_at = fake.calls
+        assert interrupted_at < 30
+
+        memcollab(fake, *args)
+    summary = json.loads((out / "summary.json").read_text())
+    solves = [json.dumps(b["messages"]) + b["model"] for b in fake.requests
+              if not b["messages"][-1]["content"].rstrip().endswith("JSON object now.")]
+    # only what was in flight at Ctrl-C (at most --concurrency calls) can have been asked twice
+    assert len(solves) - len(set(solves)) <= 2
+    got = {(r["condition"], r["model"]): r for r in summary["results"]}
+    for key, want in expected(summary["split"]["test"]).items():
+        assert (got[key]["accuracy"], got[key]["accuracy_turn1"], got[key]["mean_turns"]) == pytest.approx(
+            (want["accuracy"], want["accuracy_turn1"], want["mean_turns"])), key
