@@ -57,10 +57,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--out", required=True, help="output directory (created): stores, cache, report")
     e.set_defaults(fn=cmd_eval)
 
-    try:
-        from . import judge
-    except ImportError:  # eval/judge.py not there yet
-        return
+    from . import judge
+
     judge.add_parser(sub)
 
 
