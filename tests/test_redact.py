@@ -61,6 +61,36 @@ def test_each_pattern_redacts_its_own_shape(kind):
     assert core(kind) not in out
 
 
+# more shapes per pattern: together with SECRETS, one sample for every trigger a pattern has
+VARIANTS = {
+    "github-token": ["gho_" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8", "ghu_" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8",
+                     "ghs_" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8", "ghr_" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8",
+                     "github_pat_" + "11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyzABCDEF"],
+    "aws-access-key": ["ASIAIOSFODNN7EXAMPLE"],
+    "stripe-key": ["sk_test_" + "4eC39HqLyjWDarjtT1zdp7dc", "rk_live_" + "4eC39HqLyjWDarjtT1zdp7dc"],
+    "openai-key": ["sk-abcdefghijklmnopqrstuvwxyz0123456789ABCD", "sk-svcacct-abcdefghijklmnopqrstuvwxyz012345"],
+    "secret-assignment": ["api_key=abcdefgh12345678", "secret-key: 'abcdefgh12345678'", "access_token = abcdefgh1234",
+                          "AUTH_TOKEN: abcdefgh12345678", "passwd=abcdefgh1234"],
+    "private-key": ["-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmU=\n"
+                    "-----END OPENSSH PRIVATE KEY-----"],
+}
+
+
+def test_every_trigger_has_a_sample():
+    for kind, triggers, _ in _PATTERNS:
+        samples = [SECRETS[kind], *VARIANTS.get(kind, [])]
+        for t in triggers:
+            assert any(t in x.lower() for x in samples), f"{kind}: no sample for trigger {t!r}"
+
+
+@pytest.mark.parametrize("kind,sample", [(k, x) for k, xs in sorted(VARIANTS.items()) for x in xs])
+def test_each_variant_is_redacted_by_its_pattern(kind, sample):
+    out = redact(f"x {sample} y")
+    assert f"[REDACTED:{kind}]" in out and out.startswith("x ") and out.endswith(" y"), out
+    secret = sample.split("=")[-1].split(": ")[-1].strip("' ")
+    assert secret[-10:] not in out
+
+
 def test_plain_text_is_untouched():
     text = ("Use the sk- prefix check; the token count is 12; Bearer of bad news; AKIA is a word; the API key "
             "idea; password: short; access granted; -----BEGIN PUBLIC KEY-----")
