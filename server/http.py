@@ -205,7 +205,7 @@ def serve(memory: Memory, host: str, port: int, allowed_hosts: list[str] | None 
 
     from .app import create_server
 
-    _Server = _uvicorn_server()
+    server_class = _uvicorn_server()
 
     checker = TokenChecker(memory.bank)
     if not is_loopback(host) and not checker.any():
@@ -220,7 +220,7 @@ def serve(memory: Memory, host: str, port: int, allowed_hosts: list[str] | None 
     app = build_app(server, memory, host, allowed_hosts, checker)
     config = uvicorn.Config(app, host=host, port=port, log_level=memory.settings.log_level.lower(),
                             timeout_graceful_shutdown=graceful_seconds, access_log=False, server_header=False)
-    _Server(config).run()
+    server_class(config).run()
     return 0
 
 
