@@ -413,6 +413,13 @@ class Bank:
         ids = list(ids)
         return {r.id: r for r in self.records(is_in("id", ids))} if ids else {}
 
+    def records_at(self, row_ids: list[int]) -> list[MemoryRecord]:
+        """Records by LanceDB row id (from a scan `with_row_id`), in that order: ~5x cheaper than an id filter
+        at 100k rows. Row ids move when maintenance compacts the table, so callers check the ids they got."""
+        if not row_ids:
+            return []
+        return [_record(r) for r in self.table("records").take_row_ids(list(row_ids)).to_list()]
+
     def add_support(self, record_id: str, pair_id: str, preferred_model: str, unpreferred_model: str,
                     outcome_sources: Iterable[str] = ()) -> None:
         """A new contrast re-confirmed this record: count it and remember where it came from."""

@@ -67,6 +67,9 @@ class Dashboard:
         except Exception as err:  # the pages say what is wrong; this only saves time on the first one
             log.warning("could not open the store yet: %s", err)
 
+    def record_index(self) -> Any:
+        return self.cache.get("record-index", ("records",), lambda: reads.record_index(self.bank))
+
     def taxonomy(self) -> Any:
         if self._taxonomy is None:
             from memcollab.store.taxonomy import load_taxonomy
@@ -136,11 +139,12 @@ def create_app(config: UIConfig) -> Starlette:
         number = _int(q.get("page"), 1, 1, 10**9)
 
         key = ("records", category, subcategory, number)
-        page = dash.cache.get(key, ("records",), lambda: reads.record_page(dash.bank, category, subcategory, number))
+        page = dash.cache.get(key, ("records",), lambda: reads.record_page(dash.bank, dash.record_index(), category,
+                                                                           subcategory, number))
         views = dash.cache.get((*key, "feedback"), ("records", "feedback"),
                                lambda: reads.with_feedback(dash.bank, page.items))
         return render(request, "records.html", page=page, views=views, category=category, subcategory=subcategory,
-                      cats=dash.cache.get("categories", ("records",), lambda: reads.categories(dash.bank)),
+                      cats=dash.cache.get("categories", ("records",), lambda: reads.categories(dash.record_index())),
                       forgotten=q.get("forgotten", "")[:MAX_NAME], search=None, ranks=RANKS,
                       rank=config.rank, limit=DEFAULT_LIMIT, task="")
 
@@ -170,7 +174,7 @@ def create_app(config: UIConfig) -> Starlette:
         return render(request, "search.html", status_code=400 if problem else 200, task=task,
                       category=category, subcategory=subcategory, rank=rank, limit=limit, ranks=RANKS,
                       problem=problem, found=found, views=views,
-                      cats=dash.cache.get("categories", ("records",), lambda: reads.categories(dash.bank)))
+                      cats=dash.cache.get("categories", ("records",), lambda: reads.categories(dash.record_index())))
 
     def record_page(template: str) -> Any:
         def show(request: Request) -> Response:  # the record's page, or its forget confirmation
