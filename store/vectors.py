@@ -242,6 +242,8 @@ class Indexer:
         self._advanced = threading.Condition()
         self._thread: threading.Thread | None = None
         self._seen: tuple[int, int] | None = None  # (trajectories, records) versions fully backfilled
+        self.passes = 0  # backfill passes finished (with or without work)
+        self.failed = False  # the last pass raised
 
     def start(self) -> None:
         if self._thread is None:
@@ -254,8 +256,13 @@ class Indexer:
     def wait_covered(self, embedder: Any, timeout: float) -> tuple[int, int]:
         """Wait (up to `timeout` s) until every record has a vector; returns `coverage` at the end."""
         deadline = time.monotonic() + timeout
+        first = self.passes
         seen, total = coverage(self.bank, embedder)
         while seen < total and time.monotonic() < deadline:
+            # a pass that began after we started waiting has ended and some records still have no vector
+            # (or passes fail): more waiting would not help; the answer says "partial"
+            if self.failed or self.passes >= first + 2:
+                break
             self.start()
             self.poke()
             with self._advanced:
@@ -282,8 +289,11 @@ class Indexer:
                 if versions != self._seen:  # nothing written since the last full pass: skip the scan
                     backfill(self.bank, embedder, self._batch_done)
                     self._seen = versions
+                self.failed = False
             except Exception:
+                self.failed = True
                 log.exception("vector backfill failed; will retry")
+            self.passes += 1
             self._batch_done(0, 0)
             self._wake.wait(30)
             self._wake.clear()
