@@ -58,6 +58,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from .app import create_server
 
     settings = _settings(args)
+    # the server encodes one query at a time: one torch thread (the CLI's batch jobs keep torch's default)
+    os.environ.setdefault("MEMCOLLAB_TORCH_THREADS", "1")
     _logging(settings.log_level)
     if getattr(args, "transport", "stdio") == "http":
         from .app import Memory
@@ -144,6 +146,22 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _embed_new_rows(bank: object) -> None:
+    """Vectors for what was just imported, while we are here: a server started next classifies untagged
+    tasks against the whole bank at once instead of a half-embedded one."""
+    from memcollab.store.embed import get_embedder
+    from memcollab.store.progress import progress
+    from memcollab.store.vectors import backfill
+
+    embedder = get_embedder()
+    with progress("vectors", total=None) as bar:
+        def step(done: int, total: int) -> None:
+            bar.set_total(total)
+            bar.advance(done - bar.done)
+
+        backfill(bank, embedder, step)  # type: ignore[arg-type]
+
+
 def cmd_import(args: argparse.Namespace) -> int:
     from memcollab.distill.pairing import pair_tasks
     from memcollab.store.bank import Bank
@@ -169,6 +187,9 @@ def cmd_import(args: argparse.Namespace) -> int:
 
         report = import_jsonl(bank, lines(), progress=lambda _msg: None, include_forgotten=args.include_forgotten)
     pair_tasks(bank, sorted(report["tasks_to_pair"]))
+    if _settings(args).embeddings and not args.no_vectors and (report["stored"]["record"]
+                                                                  or report["stored"]["trajectory"]):
+        _embed_new_rows(bank)
     if sum(report["stored"].values()) >= 1000:  # many new fragments: fold them in now
         from memcollab.store.maintain import maintain
 
@@ -261,6 +282,9 @@ def build_parser(eval_commands: bool = True) -> argparse.ArgumentParser:
     imp.add_argument("file", help="input file, or - for stdin")
     imp.add_argument("--include-forgotten", action="store_true",
                      help="also import what was removed with `forget` (skipped by default), lifting its tombstones")
+    imp.add_argument("--no-vectors", action="store_true",
+                     help="skip embedding the imported rows (a server computes them later; untagged queries wait "
+                          "for that or say classified_by \"partial\")")
     add("maintain", cmd_maintain, "compact tables, refresh indexes, drop old versions (one process at a time)")
     f = add("forget", cmd_forget, "remove a record, or everything from one model or agent")
     f.add_argument("--record", help="a record id")
