@@ -132,6 +132,7 @@ process_isolation = "forkserver"
 forkserver_warmup = "import"
 preload_modules_file = "preload.txt"
 timeout_multiplier = 4.0
+timeout_constant = 30.0  # seconds: pytest start-up in each forked child on a busy machine
 
 [tool.pytest.ini_options]
 testpaths = ["tests"]
