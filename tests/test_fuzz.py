@@ -8,7 +8,7 @@ import os
 
 import anyio
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
 
@@ -129,7 +129,9 @@ def _expected(text: str) -> str:
     return "".join("?" if 0xD800 <= ord(ch) <= 0xDFFF else ch for ch in kept)
 
 
-@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
+# no shrinking: a failure is reported with the first failing example, fast (each example writes to the store)
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck),
+          phases=[Phase.explicit, Phase.reuse, Phase.generate])
 @given(args=valid_submit)
 def test_valid_awkward_submissions_succeed_and_are_stored(server, args):
     srv, bank = server
