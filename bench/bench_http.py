@@ -4,7 +4,7 @@ bounded time, in three set-ups measured in one run:
 - stdio: one `memcollab serve` process, the 16 callers multiplexed on its one stdio session (the most one
   local process can be asked to do);
 - http: one `memcollab serve --transport http` process on a local store, 16 clients each with its own HTTP
-  connection and a bearer token;
+  connection and a bearer token; and the same with `--stateless` (no sessions);
 - http-s3: the same server with the bank on a local S3 server (moto, as in the tests).
 
 For each: calls/s per tool, p50/p99 per tool, errors (target 0) and lost writes (acknowledged trajectory ids
@@ -111,10 +111,11 @@ async def run_stdio(store: Path, clients: int, seconds: float) -> tuple[dict, di
     return floor, mix
 
 
-async def run_http(store: str | Path, clients: int, seconds: float, log_dir: Path, token: str) -> tuple[dict, dict]:
+async def run_http(store: str | Path, clients: int, seconds: float, log_dir: Path, token: str,
+                   *serve_args: str) -> tuple[dict, dict]:
     from contextlib import AsyncExitStack
 
-    with http_server(store, log_dir) as srv:
+    with http_server(store, log_dir, *serve_args) as srv:
         async with AsyncExitStack() as stack:
             sessions = [await stack.enter_async_context(http_client(srv.url, token)) for _ in range(clients)]
             await sessions[0].call_tool("memory_status", {})
@@ -184,6 +185,8 @@ async def main_async(args: argparse.Namespace) -> None:
     token = add_token(Bank(store), "bench", "write")
     floor, mix = await run_http(store, args.clients, args.seconds, tmp, token)
     rows.append(row("http", floor, mix, lost(store, mix["acked"])))
+    floor, mix = await run_http(store, args.clients, args.seconds, tmp, token, "--stateless")
+    rows.append(row("http-stateless", floor, mix, lost(store, mix["acked"])))
 
     if not args.no_s3:
         from support.s3 import MotoServer

@@ -65,7 +65,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         from .app import Memory
         from .http import serve
 
-        status = serve(Memory(settings), args.host, args.port, args.allowed_host)
+        status = serve(Memory(settings), args.host, args.port, args.allowed_host, args.stateless)
         logging.shutdown()
         sys.stderr.flush()
         os._exit(status)  # as below: in-flight requests finished before uvicorn returned
@@ -273,6 +273,9 @@ def build_parser(eval_commands: bool = True) -> argparse.ArgumentParser:
     sv.add_argument("--allowed-host", action="append", metavar="HOST[:PORT]",
                     help="http: a Host header clients use (e.g. memory.example.com:8765); turns on Host/Origin "
                          "checks for it; repeatable")
+    sv.add_argument("--stateless", action="store_true",
+                    help="http: no sessions, so any server on the same store can answer any request (several "
+                         "servers behind one load balancer)")
     from .token_cli import add_parser as add_token_parser
 
     add_token_parser(add, cmd_token)

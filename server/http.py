@@ -6,8 +6,9 @@ One request, outermost first:
    MCP handling. On a loopback address a store with no token at all is open (like stdio: only this
    machine can reach it); on any other address the server refuses to start without a token.
 2. The SDK's transport: Host/Origin checks against DNS rebinding (TransportSecuritySettings), the request
-   body limit, then JSON-RPC. Stateless with JSON responses: any server on the same store can answer any
-   request, so a load balancer needs no sticky sessions.
+   body limit, then JSON-RPC, answered as JSON. With sessions by default (the SDK's default; about twice the
+   calls/s of stateless here, bench/bench_http.py); `--stateless` lets any server on the same store answer
+   any request, for several servers behind a load balancer without sticky sessions.
 3. `ScopeGate`, a ServerMiddleware, the one place scopes are checked: it reads the method (and the tool name)
    and answers a call outside the token's scope with a tool error before the tool runs, so nothing changes.
    After a write succeeds it records the token's name as provenance (store/provenance.py).
@@ -171,7 +172,7 @@ def _field(obj: Any, attr: str, key: str) -> Any:
 
 
 def build_app(server: MCPServer, memory: Memory, host: str, allowed_hosts: list[str] | None = None,
-              checker: TokenChecker | None = None) -> Starlette:
+              checker: TokenChecker | None = None, stateless: bool = False) -> Starlette:
     """The ASGI app: auth in front of the SDK's Streamable HTTP app at /mcp."""
     checker = checker or TokenChecker(memory.bank)
     loopback = is_loopback(host)
@@ -187,7 +188,7 @@ def build_app(server: MCPServer, memory: Memory, host: str, allowed_hosts: list[
         # does not have) is required on every request.
         security = TransportSecuritySettings(enable_dns_rebinding_protection=False)
     server.middleware.append(ScopeGate(memory))
-    app = server.streamable_http_app(streamable_http_path="/mcp", stateless_http=True, json_response=True,
+    app = server.streamable_http_app(streamable_http_path="/mcp", stateless_http=stateless, json_response=True,
                                      max_request_body_size=MAX_BODY, transport_security=security, host=host)
     # add_middleware puts each one outside the ones before: Authentication → AuthContext → RequireToken → /mcp
     app.add_middleware(RequireToken)
@@ -197,7 +198,7 @@ def build_app(server: MCPServer, memory: Memory, host: str, allowed_hosts: list[
 
 
 def serve(memory: Memory, host: str, port: int, allowed_hosts: list[str] | None = None,
-          graceful_seconds: float = 30.0) -> int:
+          stateless: bool = False, graceful_seconds: float = 30.0) -> int:
     """Run until SIGTERM/SIGINT. Returns an exit status (2: refused to start)."""
     import sys
 
@@ -217,7 +218,7 @@ def serve(memory: Memory, host: str, port: int, allowed_hosts: list[str] | None 
         log.warning("the store has no tokens: this loopback server is open to every local process "
                     "(make one with `memcollab token add`)")
     server = create_server(memory=memory)
-    app = build_app(server, memory, host, allowed_hosts, checker)
+    app = build_app(server, memory, host, allowed_hosts, checker, stateless)
     config = uvicorn.Config(app, host=host, port=port, log_level=memory.settings.log_level.lower(),
                             timeout_graceful_shutdown=graceful_seconds, access_log=False, server_header=False)
     server_class(config).run()

@@ -125,7 +125,8 @@ async def _submit_all(url: str, token: str, items: list[dict]) -> list[dict]:
 async def run_team(s3_store: str, tmp_path: Path, clients: int, per_client: int, races: int,
                    then_maintain: bool = False) -> None:
     token = add_token(Bank(s3_store), "team-agent", "write")
-    with http_server(s3_store, tmp_path) as a, http_server(s3_store, tmp_path) as b:
+    # --stateless: the shape for several servers behind one load balancer
+    with http_server(s3_store, tmp_path, "--stateless") as a, http_server(s3_store, tmp_path, "--stateless") as b:
         jobs = []
         # the same task solved by two models, each trajectory arriving at a different server at once
         for i in range(races):

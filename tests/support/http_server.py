@@ -96,6 +96,8 @@ def post(url: str, body: Any = None, token: str | None = None, **headers: str) -
     h = {"content-type": "application/json", "accept": "application/json, text/event-stream", **headers}
     if token is not None:
         h["authorization"] = f"Bearer {token}"
-    body = body if body is not None else {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}
+    # default: an `initialize`, the one request a server answers without a session in either mode
+    body = body if body is not None else {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "raw", "version": "0"}}}
     content = body if isinstance(body, bytes) else __import__("json").dumps(body).encode()
     return httpx2.post(url, content=content, headers=h, timeout=60)
