@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 RESULT_COLUMNS = ("condition", "model", "n", "accuracy", "accuracy_turn1", "mean_turns", "tokens_in",
-                  "tokens_out", "cost_usd")
+                  "tokens_out", "cost_usd", "failed")
 
 
 @dataclass
