@@ -37,27 +37,34 @@ from support.fake_llm import FakeLLM  # noqa: E402
 from test_eval_e2e import STRONG, WEAK, script  # noqa: E402  (the e2e test's scripted models)
 
 from memcollab.eval import agent as agent_mod  # noqa: E402
-from memcollab.eval.agent import Agent  # noqa: E402
+from memcollab.eval.agent import Agent, first_messages  # noqa: E402
 from memcollab.eval.llm import LLM, ResponseCache  # noqa: E402
 from memcollab.eval.tasks import humaneval_canonical, load_tasks  # noqa: E402
 from memcollab.eval.verify import verify  # noqa: E402
 
 
-async def bare_calls(api_base: str, n: int) -> float:
+async def bare_calls(api_base: str, tasks: list, n: int) -> float:
+    """The floor: litellm alone, the same first prompt the agent sends, the same stand-in answer."""
     import litellm
 
     litellm.suppress_debug_info = True
     times = []
     for i in range(n):
         t = time.perf_counter()
-        await litellm.acompletion(model="openai/stand-in", messages=[{"role": "user", "content": f"bare {i}"}],
-                                  api_base=api_base, temperature=0, num_retries=0, max_retries=0)
+        await litellm.acompletion(model=STRONG, messages=first_messages(tasks[i], None), api_base=api_base,
+                                  temperature=0, num_retries=0, max_retries=0)
         times.append(time.perf_counter() - t)
     return statistics.median(times)
 
 
-async def solves(api_base: str, tasks: list, n: int, cache_dir: Path) -> tuple[float, float]:
-    """(median solve time − its verify time, median verify time), one-turn solves, cache misses."""
+async def interleaved(api_base: str, tasks: list, n: int, cache_dir: Path) -> dict[str, float]:
+    """Medians (s) of three arms per task, in rotating order so load drift on a shared machine hits all
+    alike: `floor` a bare litellm call with the agent's first prompt; `ask` the eval LLM layer (cache lookup,
+    retry wrapper, cost, sqlite write; a cache miss); `solve` a one-turn `Agent.solve` (a miss too) minus
+    the verifier's own time measured inside its worker thread (`verify`)."""
+    import litellm
+
+    litellm.suppress_debug_info = True
     verify_times: list[float] = []
 
     def timed_verify(task, completion, timeout=10.0):  # noqa: ANN001, ANN202
@@ -67,17 +74,43 @@ async def solves(api_base: str, tasks: list, n: int, cache_dir: Path) -> tuple[f
         return v
 
     agent_mod.verify = timed_verify
-    agent = Agent(LLM(ResponseCache(cache_dir / "cache.sqlite"), concurrency=1, api_base=api_base), turns=1)
-    harness = []
+    llm = LLM(ResponseCache(cache_dir / "ask.sqlite"), concurrency=1, api_base=api_base)
+    agent = Agent(LLM(ResponseCache(cache_dir / "solve.sqlite"), concurrency=1, api_base=api_base), turns=1)
+    times: dict[str, list[float]] = {"floor": [], "ask": [], "solve": []}
+    cpu: dict[str, list[float]] = {"floor": [], "ask": [], "solve": []}
     for i in range(n):
         task = tasks[i]
-        before = len(verify_times)
-        t = time.perf_counter()
-        traj = await agent.solve(STRONG, task)  # a different task each time: never cached
-        total = time.perf_counter() - t
-        assert traj.correct, traj.attempts
-        harness.append(total - sum(verify_times[before:]))
-    return statistics.median(harness), statistics.median(verify_times)
+
+        async def floor() -> None:
+            t = time.perf_counter()
+            await litellm.acompletion(model=STRONG, messages=first_messages(task, None), api_base=api_base,
+                                      temperature=0, num_retries=0, max_retries=0)
+            times["floor"].append(time.perf_counter() - t)
+
+        async def ask() -> None:
+            t = time.perf_counter()
+            a = await llm.ask(STRONG, first_messages(task, None))
+            times["ask"].append(time.perf_counter() - t)
+            assert not a.call.cached
+
+        async def solve() -> None:
+            before = len(verify_times)
+            t = time.perf_counter()
+            traj = await agent.solve(STRONG, task)
+            total = time.perf_counter() - t
+            assert traj.correct and not traj.calls[0].cached, traj.attempts
+            times["solve"].append(total - sum(verify_times[before:]))
+
+        arms = [floor, ask, solve]
+        for k in range(3):
+            arm = arms[(i + k) % 3]
+            c = time.process_time()
+            await arm()
+            cpu[arm.__name__].append(time.process_time() - c)
+    out = {k: statistics.median(v) for k, v in times.items()}
+    out.update({f"cpu_{k}": statistics.mean(v) for k, v in cpu.items()})
+    out["verify"] = statistics.median(verify_times)
+    return out
 
 
 async def mcp_get_constraints(n: int) -> float:
@@ -115,11 +148,9 @@ def main() -> None:
     calls, n_tasks = (40, 10) if a.quick else (150, 100)
     tasks, _ = load_tasks("humaneval")
     with FakeLLM(script) as fake, tempfile.TemporaryDirectory() as tmp:
-        asyncio.run(bare_calls(fake.api_base, 5))  # warm litellm
-        floor = asyncio.run(bare_calls(fake.api_base, calls))
-        harness, verify_t = asyncio.run(solves(fake.api_base, tasks, calls, Path(tmp)))
-        again = asyncio.run(bare_calls(fake.api_base, calls))  # the floor again: drift on a shared machine
-        floor = min(floor, again)
+        asyncio.run(bare_calls(fake.api_base, tasks, 5))  # warm litellm and the stand-in
+        m = asyncio.run(interleaved(fake.api_base, tasks, calls, Path(tmp)))
+        floor, ask, harness, verify_t = m["floor"], m["ask"], m["solve"], m["verify"]
         mcp = asyncio.run(mcp_get_constraints(calls))
         verify_all = []
         for task in tasks[: max(20, n_tasks)]:
@@ -129,9 +160,16 @@ def main() -> None:
             assert v.correct, (task.id, v.feedback)
         wall, summary = whole_eval(fake.api_base, n_tasks, Path(tmp) / "run")
     solves_done = summary["calls"]["calls"]
-    print(f"floor: bare litellm call to the stand-in          {1000 * floor:8.2f} ms (median of {calls})")
+    print(f"floor: bare litellm call to the stand-in          {1000 * floor:8.2f} ms (median of {calls}, "
+          "the agent's first prompt)")
+    print(f"LLM layer (cache, retries, cost, sqlite write)    {1000 * ask:8.2f} ms  "
+          f"→ {100 * (ask - floor) / floor:+.1f}% over the floor")
     print(f"harness per solved task, excl. model + verifier   {1000 * harness:8.2f} ms  "
           f"→ {100 * (harness - floor) / floor:+.1f}% over the floor (target ≤ +20%)")
+    print(f"CPU in this process (stand-in included), mean: floor {1000 * m['cpu_floor']:.2f} ms, LLM layer "
+          f"{1000 * m['cpu_ask']:.2f} ms ({100 * (m['cpu_ask'] - m['cpu_floor']) / m['cpu_floor']:+.1f}%), solve "
+          f"{1000 * m['cpu_solve']:.2f} ms ({100 * (m['cpu_solve'] - m['cpu_floor']) / m['cpu_floor']:+.1f}%; "
+          "the verifier's child process not included)")
     print(f"get_constraints over MCP stdio (memcollab cond.)  {1000 * mcp:8.2f} ms  = {mcp / floor:.2f}× the floor")
     print(f"verifier per HumanEval task (canonical, {len(verify_all)} tasks) {1000 * statistics.median(verify_all):8.1f} ms "
           f"median, {1000 * max(verify_all):.1f} ms max  = {statistics.median(verify_all) / floor:.1f}× the floor")
