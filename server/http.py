@@ -6,9 +6,9 @@ One request, outermost first:
    MCP handling. On a loopback address a store with no token at all is open (like stdio: only this
    machine can reach it); on any other address the server refuses to start without a token.
 2. The SDK's transport: Host/Origin checks against DNS rebinding (TransportSecuritySettings), the request
-   body limit, then JSON-RPC, answered as JSON. With sessions by default (the SDK's default; about twice the
-   calls/s of stateless here, bench/bench_http.py); `--stateless` lets any server on the same store answer
-   any request, for several servers behind a load balancer without sticky sessions.
+   body limit, then JSON-RPC, answered as JSON. With sessions by default (the SDK's default); `--stateless`
+   lets any server on the same store answer any request, for several servers behind a load balancer without
+   sticky sessions (bench/bench_http.py measures both).
 3. `ScopeGate`, a ServerMiddleware, the one place scopes are checked: it reads the method (and the tool name)
    and answers a call outside the token's scope with a tool error before the tool runs, so nothing changes.
    After a write succeeds it records the token's name as provenance (store/provenance.py).
