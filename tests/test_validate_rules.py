@@ -105,3 +105,14 @@ def test_normalize_ignores_case_and_punctuation():
     b = Constraint(**{k: v.upper() + "!" for k, v in BASE.items()})
     assert normalize(a) == normalize(b) == " ".join(normalize(a).split())
     assert normalize(a).startswith("when a quantity drains")
+
+
+def test_validate_keeps_what_passes_and_records_why_the_rest_failed():
+    malformed = {"when": "wörds ünïcode", "enforce": 5, "avoid": "two words"}
+    long_malformed = {"when": "w" * 700}
+    v = validate(_output(BASE, malformed, {**BASE, "when": "a tank of 7 units drains steadily"}, long_malformed), SRC)
+    assert v.constraints == [Constraint(**BASE)]
+    (text1, why1), (text2, why2), (text3, why3) = v.rejected
+    assert text1 == '{"when": "wörds ünïcode", "enforce": 5, "avoid": "two words"}' and why1 == "malformed: 1 validation error for Constraint"
+    assert text2.startswith("When a tank of 7 units") and why2 == "copies a number from the task or trajectories (7)"
+    assert len(text3) == 600 and text3.startswith('{"when": "www') and why3.startswith("malformed: ")
