@@ -13,6 +13,8 @@ import asyncio
 import os
 from dataclasses import dataclass, field
 
+from memcollab.distill.llm import split_model
+
 from .llm import LLM, CallRecord, ProviderError
 from .tasks import Task, answer_format
 from .verify import verify
@@ -35,10 +37,15 @@ class Attempt:
 @dataclass
 class Trajectory:
     task: Task
-    model: str
+    model: str  # as given: may carry its own api base, MODEL@URL
     attempts: list[Attempt] = field(default_factory=list)
     calls: list[CallRecord] = field(default_factory=list)
     error: str | None = None  # a provider failure: neither correct nor wrong
+
+    @property
+    def name(self) -> str:
+        """The model's name without any @URL: what the bank and the report see."""
+        return model_name(self.model)
 
     @property
     def failed(self) -> bool:
@@ -63,6 +70,10 @@ class Trajectory:
     @property
     def final_answer(self) -> str:
         return self.attempts[-1].answer if self.attempts else ""
+
+
+def model_name(spec: str) -> str:
+    return split_model(spec)[0]
 
 
 def first_messages(task: Task, guidance: str | None) -> list[dict[str, str]]:

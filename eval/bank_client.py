@@ -14,7 +14,7 @@ from typing import Any
 
 from memcollab.store.models import MAX_ANSWER, MAX_STEP, MAX_STEPS, MAX_TRAJECTORY
 
-from .agent import Trajectory
+from .agent import Trajectory, model_name
 
 AGENT = "memcollab-eval"
 
@@ -32,7 +32,7 @@ def submission(t: Trajectory) -> dict[str, Any]:
         budget -= len(s)
         steps.append(s)
     args: dict[str, Any] = {
-        "task": t.task.text, "model": t.model, "final_answer": t.final_answer[:MAX_ANSWER],
+        "task": t.task.text, "model": t.name, "final_answer": t.final_answer[:MAX_ANSWER],
         "outcome": "correct" if t.correct else "incorrect", "steps": steps, "task_id": t.task.id, "agent": AGENT,
         "metadata": {"label_source": "verifier", "turns": t.turns, "correct_at_turn1": t.correct_at_turn1,
                      "kind": t.task.kind}}
@@ -62,7 +62,7 @@ class BankClient:
     async def guidance(self, task: Any, model: str, limit: int = 3) -> str:
         """get_constraints, task-aware: tagged with the task's own tag when it has one (else the server
         classifies it); returns the ready-to-paste guidance block ('' when the bank has nothing)."""
-        args: dict[str, Any] = {"task": task.text, "model": model, "limit": limit}
+        args: dict[str, Any] = {"task": task.text, "model": model_name(model), "limit": limit}
         if task.category:
             args["category"] = task.category
             if task.subcategory:

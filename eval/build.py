@@ -17,7 +17,7 @@ from typing import IO, Any
 from memcollab.distill.llm import split_model
 from memcollab.store.progress import progress
 
-from .agent import Agent, Trajectory
+from .agent import Agent, Trajectory, model_name
 from .bank_client import AGENT, BankClient
 from .tasks import Task
 
@@ -59,9 +59,9 @@ def usage(trajs: list[Trajectory]) -> dict[str, Any]:
 
 
 def outcomes(trajs: list[Trajectory], models: list[str]) -> dict[str, dict[str, int]]:
-    out = {m: {"correct": 0, "incorrect": 0, "failed": 0} for m in models}
+    out = {model_name(m): {"correct": 0, "incorrect": 0, "failed": 0} for m in models}
     for t in trajs:
-        out[t.model]["failed" if t.failed else "correct" if t.correct else "incorrect"] += 1
+        out[t.name]["failed" if t.failed else "correct" if t.correct else "incorrect"] += 1
     return out
 
 
@@ -104,7 +104,8 @@ async def build(agent: Agent, tasks: list[Task], models: list[str], bank: BankCl
     distilled = await distill_store(bank.store, distiller, api_base, concurrency)
     status = await bank.status()
     return trajs, {
-        "store": str(bank.store), "tasks": len(tasks), "models": models, "distiller": distiller,
+        "store": str(bank.store), "tasks": len(tasks), "models": [model_name(m) for m in models],
+        "distiller": model_name(distiller),
         "trajectories": outcomes(trajs, models), "llm": usage(trajs),
         "bank": {"trajectories": status.get("trajectories"), "pairs": status.get("pairs_by_status", {}),
                  "records": status.get("records"), "records_by_category": status.get("records_by_category", {}),
@@ -127,7 +128,7 @@ def own_contrasts(trajs: list[Trajectory]) -> tuple[list[Any], list[Any]]:
 
         def as_stored(turn: int, correct: bool) -> Any:
             a = t.attempts[turn - 1]
-            return TrajectoryIn(task=t.task.text, model=t.model, final_answer=a.answer, steps=[a.reply],
+            return TrajectoryIn(task=t.task.text, model=t.name, final_answer=a.answer, steps=[a.reply],
                                 outcome="correct" if correct else "incorrect", task_id=t.task.id, agent=AGENT,
                                 category=t.task.category, subcategory=t.task.subcategory if t.task.category else None,
                                 metadata={"label_source": "verifier", "turn": turn}).to_trajectory()
@@ -138,8 +139,8 @@ def own_contrasts(trajs: list[Trajectory]) -> tuple[list[Any], list[Any]]:
             neg = as_stored(turn, False)
             out_trajs.append(neg)
             out_pairs.append(ContrastPair(id=ContrastPair.make_id(t.task.id, neg.id), task_id=t.task.id,
-                                          preferred_id=pos.id, unpreferred_id=neg.id, preferred_model=t.model,
-                                          unpreferred_model=t.model))
+                                          preferred_id=pos.id, unpreferred_id=neg.id, preferred_model=t.name,
+                                          unpreferred_model=t.name))
     return out_trajs, out_pairs
 
 

@@ -133,4 +133,11 @@ def cmd_eval(args: argparse.Namespace) -> int:
     except ValueError as err:
         return _fail("eval", str(err))
     print(json.dumps({k: summary[k] for k in ("seed", "tasks", "test_tasks_in_bank", "calls", "results")}))
-    return 1 if any(r["failed"] for r in summary["results"]) else 0
+    failed = sum(r["failed"] for r in summary["results"])
+    distill_failed = summary["bank"]["distill"]["pairs_failed"] + sum(
+        own["distill"]["pairs_failed"] for own in summary["own"].values())
+    if failed or distill_failed:
+        print(f"memcollab eval: {failed} task(s) without an answer and {distill_failed} pair(s) not distilled "
+              "after provider errors; run the same command again to retry them", file=sys.stderr)
+        return 1
+    return 0

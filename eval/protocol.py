@@ -23,7 +23,7 @@ from typing import Any
 
 from memcollab.store.progress import progress
 
-from .agent import Agent, Trajectory
+from .agent import Agent, Trajectory, model_name
 from .bank_client import BankClient, open_bank
 from .build import CallLog, build, build_own
 from .llm import LLM, ResponseCache
@@ -83,6 +83,9 @@ def test_tasks_in_banks(stores: list[Path], test: list[Task]) -> int:
 
 
 async def run_eval(o: Options) -> dict[str, Any]:
+    names = [model_name(m) for m in o.models]
+    if len(set(names)) < len(names):
+        raise ValueError(f"two models share a name ({', '.join(names)}); results are reported by name")
     tasks, problems = load_tasks(o.tasks, o.limit, o.seed)
     if not tasks:
         raise ValueError(f"no tasks from {o.tasks!r}: {'; '.join(problems[:5]) or 'empty source'}")
@@ -93,7 +96,7 @@ async def run_eval(o: Options) -> dict[str, Any]:
     cache = ResponseCache(o.out / "cache.sqlite")
     log = CallLog(o.out / "calls.jsonl")
     shared = o.out / "bank"
-    own_stores = {m: o.out / "own" / slug(m) for m in o.models}
+    own_stores = {m: o.out / "own" / slug(model_name(m)) for m in o.models}
     try:
         agent = Agent(LLM(cache, o.concurrency, o.api_base), o.turns)
         async with open_bank(shared) as bank:
@@ -102,8 +105,8 @@ async def run_eval(o: Options) -> dict[str, Any]:
             own_report = {}
             if "own" in o.conditions:
                 for m in o.models:
-                    own_report[m] = await build_own(mem_trajs, m, own_stores[m], o.api_base, o.concurrency)
-            with_own = [m for m in o.models if own_report.get(m, {}).get("records")]
+                    own_report[model_name(m)] = await build_own(mem_trajs, m, own_stores[m], o.api_base, o.concurrency)
+            with_own = [m for m in o.models if own_report.get(model_name(m), {}).get("records")]
             results = await _test_phase(agent, o, test, mem_trajs, bank, {m: own_stores[m] for m in with_own}, log)
     finally:
         log.close()
@@ -111,10 +114,10 @@ async def run_eval(o: Options) -> dict[str, Any]:
     stores = [shared, *own_stores.values()]
     leaked = await asyncio.to_thread(test_tasks_in_banks, stores, test)
     assert leaked == 0, f"{leaked} test task(s) found in a bank"
-    rows = [row(c, m, results[c, m]) for m in o.models for c in o.conditions]
+    rows = [row(c, model_name(m), results[c, m]) for m in o.models for c in o.conditions]
     summary = {
-        "seed": o.seed, "tasks_spec": o.tasks, "split_fraction": o.split, "turns": o.turns, "models": o.models,
-        "distiller": o.distiller, "conditions": list(o.conditions),
+        "seed": o.seed, "tasks_spec": o.tasks, "split_fraction": o.split, "turns": o.turns,
+        "models": [model_name(m) for m in o.models], "distiller": model_name(o.distiller), "conditions": list(o.conditions),
         "tasks": {"memory": len(memory), "test": len(test)},
         "split": {"memory": [t.id for t in memory], "test": [t.id for t in test]},
         "task_problems": problems, "test_tasks_in_bank": leaked,
@@ -123,7 +126,7 @@ async def run_eval(o: Options) -> dict[str, Any]:
     }
     (o.out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     write_markdown(o.out / "report.md", summary)
-    write_plot(o.out / "accuracy.png", rows, list(o.conditions), o.models)
+    write_plot(o.out / "accuracy.png", rows, list(o.conditions), summary["models"])
     return summary
 
 

@@ -83,3 +83,12 @@ def test_naive_examples_come_from_other_models_correct_answers_on_similar_tasks(
     assert {t.model for t in picked} == {"openai/b"}
     block = ex.block(TASKS[0].text, "openai/a")
     assert block.count("TASK:") == 3 and "<data-" in block and ex.block(TASKS[0].text, "openai/a") == block
+
+
+def test_a_model_with_its_own_base_is_reached_there_and_named_without_it():
+    task = TASKS[0]
+    with FakeLLM([right(task)]) as fake:
+        agent = Agent(LLM(None, api_base="http://127.0.0.1:9/v1", attempts=1), 1)
+        t = asyncio.run(agent.solve(f"openai/stand-in@{fake.api_base}", task))
+    assert t.correct and fake.calls == 1
+    assert t.name == "openai/stand-in" and submission(t)["model"] == "openai/stand-in"
