@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import shlex
 import subprocess
@@ -254,5 +253,5 @@ def _starts_and_prints_url(argv: list[str], env: dict[str, str], cwd: Path) -> N
     finally:
         proc.terminate()
         proc.wait(timeout=30)
-        if os.name == "posix" and proc.stderr:
+        if proc.stderr:
             proc.stderr.close()

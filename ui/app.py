@@ -10,6 +10,7 @@ Forget needs --allow-forget, a confirmation step, the session token and a same-o
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -290,8 +291,6 @@ def serve(config: UIConfig, host: str = "127.0.0.1", port: int = 8766) -> None:
         log.warning("the dashboard listens on %s: anyone who can reach this address can read the bank", host)
     real_port = sock.getsockname()[1]
     shown = f"[{host}]" if ":" in host else host
-    import sys
-
     print(f"memcollab ui: http://{shown}:{real_port}/  (store {config.store}; Ctrl-C stops it)", file=sys.stderr,
           flush=True)
     server = uvicorn.Server(uvicorn.Config(create_app(config), log_level="warning", access_log=False))
