@@ -59,7 +59,7 @@ async def bare_calls(api_base: str, tasks: list, n: int) -> float:
 
 async def interleaved(api_base: str, tasks: list, n: int, cache_dir: Path) -> dict[str, float]:
     """Medians (s) of three arms per task, in rotating order so load drift on a shared machine hits all
-    alike: `floor` a bare litellm call with the agent's first prompt; `ask` the eval LLM layer (cache lookup,
+    alike: `floor` a bare litellm call with the agent's first prompt and the same parameters; `ask` the eval LLM layer (cache lookup,
     retry wrapper, cost, sqlite write; a cache miss); `solve` a one-turn `Agent.solve` (a miss too) minus
     the verifier's own time measured inside its worker thread (`verify`)."""
     import litellm
@@ -84,7 +84,7 @@ async def interleaved(api_base: str, tasks: list, n: int, cache_dir: Path) -> di
         async def floor() -> None:
             t = time.perf_counter()
             await litellm.acompletion(model=STRONG, messages=first_messages(task, None), api_base=api_base,
-                                      temperature=0, num_retries=0, max_retries=0)
+                                      temperature=0, num_retries=0, max_retries=0, timeout=120)
             times["floor"].append(time.perf_counter() - t)
 
         async def ask() -> None:

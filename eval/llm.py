@@ -108,21 +108,30 @@ class LLM:
         self.params: dict[str, Any] = {"temperature": temperature}
         self.attempts, self.backoff_s = max(1, attempts), backoff_s
         self._gate = asyncio.Semaphore(max(1, concurrency))
-        self._inflight: dict[str, asyncio.Future[Answer]] = {}
+        self._inflight: dict[str, asyncio.Future[Answer]] = {}  # questions on their way to the provider
 
     async def ask(self, spec: str, messages: list[dict[str, str]]) -> Answer:
         model, api_base = split_model(spec, self.api_base)
         key = cache_key(model, messages, self.params)
         if self.cache is not None and (hit := self.cache.get(key)) is not None:
             return hit
-        if key in self._inflight:  # the same question is being asked right now: share its answer
-            first = await asyncio.shield(self._inflight[key])
+        if (pending := self._inflight.get(key)) is not None:  # being asked right now: share that answer
+            first = await asyncio.shield(pending)
             return Answer(first.text, replace(first.call, cached=True))
-        self._inflight[key] = asyncio.ensure_future(self._fresh(key, model, messages, api_base))
+        pending = self._inflight[key] = asyncio.get_running_loop().create_future()
+        pending.add_done_callback(lambda f: f.cancelled() or f.exception())  # no "never retrieved" warning
         try:
-            return await asyncio.shield(self._inflight[key])
+            answer = await self._fresh(key, model, messages, api_base)
+        except Exception as err:
+            pending.set_exception(err)
+            raise
+        except BaseException:  # cancelled (Ctrl-C): those waiting are cancelled too
+            pending.cancel()
+            raise
         finally:
             self._inflight.pop(key, None)
+        pending.set_result(answer)
+        return answer
 
     async def _fresh(self, key: str, model: str, messages: list[dict[str, str]], api_base: str | None) -> Answer:
         async with self._gate:
