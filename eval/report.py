@@ -62,15 +62,15 @@ def write_plot(path: Path, results: list[dict[str, Any]], conditions: list[str],
 
     acc = {(r["model"], r["condition"]): 100 * r["accuracy"] for r in results}
     width = 0.8 / max(len(conditions), 1)
-    fig, ax = plt.subplots(figsize=(max(5.0, 1.8 * len(models) + 2), 4))
+    fig, ax = plt.subplots(figsize=(max(5.0, 1.8 * len(models) + 2), 4.4))
     for i, cond in enumerate(conditions):
         xs = [m + (i - (len(conditions) - 1) / 2) * width for m in range(len(models))]
         bars = ax.bar(xs, [acc.get((m, cond), 0.0) for m in models], width, label=cond)
         ax.bar_label(bars, fmt="%.0f", fontsize=7)
     ax.set_xticks(range(len(models)), models, fontsize=8)
     ax.set_ylabel("accuracy on the test half (%)")
-    ax.set_ylim(0, 105)
-    ax.legend(fontsize=8)
+    ax.set_ylim(0, 108)
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=len(conditions), frameon=False)
     ax.set_title("memcollab eval")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
