@@ -6,6 +6,10 @@ it moved (a write by this process or another one, a compaction, a delete) the ta
 dropped and reloaded on demand. An unchanged bank answers from memory; another process's write is seen on
 the next call, as without caches.
 
+On a local store the check is cheaper still: one stat of the next version's manifest file (a few µs; see
+`Versioned._next_exists`); LanceDB's own version read (which lists the versions kept, so it slows as they
+accumulate between maintenance runs) is made only when that file exists.
+
 A write by this process that lands exactly one version after the cached one (nobody else committed in
 between) is applied to the cached values in place instead of dropping them (`Versioned.wrote`), so a
 single writer never re-reads what it just wrote.
@@ -22,6 +26,7 @@ The vector matrix for classification lives in store/vectors.py on the same `Vers
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -45,17 +50,30 @@ class Versioned:
     that a key has no rows at all without a query — the common case of a submission for a new task."""
 
     def __init__(self, get_table: Callable[[], Any], key_column: str | None = None,
-                 empty: Callable[[], Any] = list):
+                 empty: Callable[[], Any] = list, versions_dir: str | None = None):
         self.get_table = get_table
+        self.versions_dir = versions_dir  # local stores: the table's _versions directory
         self.key_column, self.empty = key_column, empty
         self.version: int | None = None
         self.items: dict[Any, Any] = {}
         self.keys: set[str] | None = None  # every key in the table at `version`, when known
         self.lock = threading.RLock()
 
+    def _next_exists(self) -> bool | None:
+        """Local stores: whether the version after the cached one has been committed — one stat of its
+        manifest file (LanceDB names version v `{2^64 - 1 - v:020}.manifest`; a commit creates the next
+        file atomically and cleanup never removes the latest). None when that cannot be told."""
+        if self.versions_dir is None or self.version is None:
+            return None
+        if not os.path.exists(os.path.join(self.versions_dir, _manifest(self.version))):
+            return None  # not the naming this relies on (or the table was replaced): ask LanceDB
+        return os.path.exists(os.path.join(self.versions_dir, _manifest(self.version + 1)))
+
     def check(self) -> int:
         """Read the table's version; drop the cached values when it moved. Returns the version."""
         with self.lock:
+            if self._next_exists() is False:  # nothing committed since: no LanceDB call at all
+                return self.version  # type: ignore[return-value]
             v = int(self.get_table().version)
             if v != self.version:
                 self.items = {}
@@ -123,6 +141,15 @@ class Versioned:
             return False
 
 
+def _manifest(version: int) -> str:
+    return f"{(1 << 64) - 1 - version:020d}.manifest"
+
+
+def versions_dir(bank: Bank, table: str) -> str | None:
+    path = getattr(getattr(bank, "location", None), "path", None)
+    return os.path.join(str(path), f"{table}.lance", "_versions") if path is not None else None
+
+
 @dataclass(frozen=True)
 class Brief:
     """What pairing needs of a trajectory (duck-compatible with Trajectory for `pairs_for`)."""
@@ -175,18 +202,19 @@ def level_where(level: tuple[str, ...]) -> str | None:
 class Caches:
     def __init__(self, bank: Bank):
         self.bank = bank
-        self.trajectories = Versioned(lambda: bank.table("trajectories"), "task_id", list)
-        self.pairs = Versioned(lambda: bank.table("pairs"), "task_id", dict)
-        self.forgotten = Versioned(lambda: bank.table("forgotten"))
-        self.records = Versioned(lambda: bank.table("records"))
-        self.feedback = Versioned(lambda: bank.table("feedback"))
+        self.trajectories = Versioned(lambda: bank.table("trajectories"), "task_id", list,
+                                      versions_dir(bank, "trajectories"))
+        self.pairs = Versioned(lambda: bank.table("pairs"), "task_id", dict, versions_dir(bank, "pairs"))
+        self.forgotten = Versioned(lambda: bank.table("forgotten"), versions_dir=versions_dir(bank, "forgotten"))
+        self.records = Versioned(lambda: bank.table("records"), versions_dir=versions_dir(bank, "records"))
+        self.feedback = Versioned(lambda: bank.table("feedback"), versions_dir=versions_dir(bank, "feedback"))
         self._others: dict[str, Versioned] = {}
 
     def table_cache(self, name: str, get_table: Callable[[], Any]) -> Versioned:
         """A `Versioned` for another table (the vector tables)."""
         with self.bank._lock:
             if name not in self._others:
-                self._others[name] = Versioned(get_table)
+                self._others[name] = Versioned(get_table, versions_dir=versions_dir(self.bank, name))
             return self._others[name]
 
     # --- reads -----------------------------------------------------------------------------------
