@@ -116,3 +116,42 @@ def test_validate_keeps_what_passes_and_records_why_the_rest_failed():
     assert text1 == '{"when": "wörds ünïcode", "enforce": 5, "avoid": "two words"}' and why1 == "malformed: 1 validation error for Constraint"
     assert text2.startswith("When a tank of 7 units") and why2 == "copies a number from the task or trajectories (7)"
     assert len(text3) == 600 and text3.startswith('{"when": "www') and why3.startswith("malformed: ")
+
+
+def test_rule_details_numbers_with_commas_phrases_at_the_end_two_word_clauses_family_names():
+    src = Source(task="Add 1,234 apples to the basket of fruit on the kitchen table", trajectories=[])
+    c = lambda **kw: check(Constraint(**{**BASE, **kw}), src)  # noqa: E731
+    assert c(when="a count like 1,234 appears") == "copies a number from the task or trajectories (1234)"
+    # the copied phrase is the constraint's last six words and the task's last six words
+    assert c(avoid="placing things of fruit on the kitchen table") == (
+        "copies a phrase from the task or trajectories ('of fruit on the kitchen table')")
+    assert rejected_because(when="a tank holds some litres and leaks at a steady rate") == (
+        "copies a phrase from the task or trajectories ('litres and leaks at a steady')")
+    assert rejected_because(avoid="guessing blindly") is None  # two words make a clause
+    assert rejected_because(avoid="the style of yi-large") == "names a model family (yi)"
+
+
+def test_a_three_letter_model_name_counts():
+    src = Source(task="Q", trajectories=[TrajectoryIn(task="Q", model="abc", outcome="correct",
+                                                      final_answer="1").to_trajectory()])
+    assert src.models == {"abc"}
+
+
+@pytest.mark.parametrize("reply,why", [
+    ("```\n[1, 2]\n```", "the reply is JSON but not an object"),
+    ("```JSON\n[1, 2]\n```", "the reply is JSON but not an object"),
+    ("```json\n[1, 2]\n```", "the reply is JSON but not an object"),
+    ("} backwards {", "no JSON object in the reply"),
+])
+def test_parse_output_fences_and_brace_order(reply, why):
+    with pytest.raises(InvalidOutput) as err:
+        parse_output(reply)
+    assert str(err.value) == why
+
+
+def test_parse_output_object_right_before_punctuation_and_shape_errors_in_detail():
+    assert parse_output(f"Answer: {GOOD_JSON}.").category == "Arithmetic"
+    with pytest.raises(InvalidOutput) as err:
+        parse_output('{"constraints": [{}]}')
+    msg = str(err.value)
+    assert "1 validation error for DistillOutput" in msg and "category" in msg and "pydantic.dev" not in msg
