@@ -59,9 +59,9 @@ async def bare_calls(api_base: str, tasks: list, n: int) -> float:
 
 async def interleaved(api_base: str, tasks: list, n: int, cache_dir: Path) -> dict[str, float]:
     """Medians (s) of three arms per task, in rotating order so load drift on a shared machine hits all
-    alike: `floor` a bare litellm call with the agent's first prompt and the same parameters; `ask` the eval LLM layer (cache lookup,
-    retry wrapper, cost, sqlite write; a cache miss); `solve` a one-turn `Agent.solve` (a miss too) minus
-    the verifier's own time measured inside its worker thread (`verify`)."""
+    alike: `floor` a bare litellm call with the agent's first prompt and the same parameters; `ask` the eval
+    LLM layer (cache lookup, retry wrapper, cost, sqlite write; a cache miss); `solve` a one-turn
+    `Agent.solve` (a miss too) minus the verifier's own time measured inside its worker thread (`verify`)."""
     import litellm
 
     litellm.suppress_debug_info = True
@@ -171,7 +171,8 @@ def main() -> None:
           f"{1000 * m['cpu_solve']:.2f} ms ({100 * (m['cpu_solve'] - m['cpu_floor']) / m['cpu_floor']:+.1f}%; "
           "the verifier's child process not included)")
     print(f"get_constraints over MCP stdio (memcollab cond.)  {1000 * mcp:8.2f} ms  = {mcp / floor:.2f}× the floor")
-    print(f"verifier per HumanEval task (canonical, {len(verify_all)} tasks) {1000 * statistics.median(verify_all):8.1f} ms "
+    print(f"verifier per HumanEval task (canonical, {len(verify_all)} tasks) "
+          f"{1000 * statistics.median(verify_all):8.1f} ms "
           f"median, {1000 * max(verify_all):.1f} ms max  = {statistics.median(verify_all) / floor:.1f}× the floor")
     print(f"  (in the agent loop: {1000 * verify_t:.1f} ms median)")
     print(f"whole eval: {n_tasks} tasks × 2 models × 4 conditions: {wall:.1f} s wall "

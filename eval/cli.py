@@ -88,7 +88,8 @@ def cmd_build(args: argparse.Namespace) -> int:
         print(f"skipped {p}", file=sys.stderr)
     if not tasks:
         return _fail("build", f"no tasks from {args.tasks!r}")
-    cache_path = Path(args.cache) if args.cache else Path(user_cache_dir("memcollab", appauthor=False)) / "responses.sqlite"
+    cache_path = Path(args.cache) if args.cache else \
+        Path(user_cache_dir("memcollab", appauthor=False)) / "responses.sqlite"
     cache = ResponseCache(cache_path)
     log = CallLog(None)
     try:

@@ -92,11 +92,15 @@ async def run_eval(o: Options) -> dict[str, Any]:
     memory, test = split_tasks(tasks, o.split, o.seed)
     if not memory or not test:
         raise ValueError(f"split {o.split} of {len(tasks)} tasks leaves an empty half; use more tasks")
+    shared = o.out / "bank"
+    own_stores = {m: o.out / "own" / slug(model_name(m)) for m in o.models}
+    stores = [shared, *own_stores.values()]
+    if await asyncio.to_thread(test_tasks_in_banks, stores, test):
+        raise ValueError(f"the banks in {o.out} hold tasks of this test half (a run with another --seed, --split "
+                         "or task source?); give a new --out")
     o.out.mkdir(parents=True, exist_ok=True)
     cache = ResponseCache(o.out / "cache.sqlite")
     log = CallLog(o.out / "calls.jsonl")
-    shared = o.out / "bank"
-    own_stores = {m: o.out / "own" / slug(model_name(m)) for m in o.models}
     try:
         agent = Agent(LLM(cache, o.concurrency, o.api_base), o.turns)
         async with open_bank(shared) as bank:
@@ -111,13 +115,13 @@ async def run_eval(o: Options) -> dict[str, Any]:
     finally:
         log.close()
         cache.close()
-    stores = [shared, *own_stores.values()]
     leaked = await asyncio.to_thread(test_tasks_in_banks, stores, test)
     assert leaked == 0, f"{leaked} test task(s) found in a bank"
     rows = [row(c, model_name(m), results[c, m]) for m in o.models for c in o.conditions]
     summary = {
         "seed": o.seed, "tasks_spec": o.tasks, "split_fraction": o.split, "turns": o.turns,
-        "models": [model_name(m) for m in o.models], "distiller": model_name(o.distiller), "conditions": list(o.conditions),
+        "models": [model_name(m) for m in o.models], "distiller": model_name(o.distiller),
+        "conditions": list(o.conditions),
         "tasks": {"memory": len(memory), "test": len(test)},
         "split": {"memory": [t.id for t in memory], "test": [t.id for t in test]},
         "task_problems": problems, "test_tasks_in_bank": leaked,

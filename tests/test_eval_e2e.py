@@ -196,6 +196,14 @@ def test_eval_reports_the_accuracy_the_verifier_finds_for_every_condition(tmp_pa
         drop = lambda rows: [{k: v for k, v in r.items() if k != "cached_calls"} for r in rows]  # noqa: E731
         assert drop(again["results"]) == drop(summary["results"])
 
+        # another split into the same directory would put test tasks in a bank that already holds them
+        other = [*args]
+        other[other.index("--seed") + 1] = "4"
+        r = subprocess.run([MEMCOLLAB, *other, "--api-base", fake.api_base], env=env(fake), capture_output=True,
+                           text=True, timeout=300)
+        assert r.returncode == 2 and "give a new --out" in r.stderr
+        assert fake.calls == calls_first
+
 
 def test_build_submits_verified_trajectories_and_distils_the_contrasts(tmp_path):
     store = tmp_path / "store"
