@@ -128,7 +128,8 @@ async def test_tagged_query_answers_while_the_model_loads(tmp_path):
     store = tmp_path / "s"
     import_records(Bank(store), [record_line("Geometry", "Circles", "area of a circle", C),
                                  record_line("Algebra", "Linear Equations", "solve 2x = 4", C)])
-    async with stdio_client(store) as c:
+    # a generous wait for the model (a deadline, not a speed bound: the untagged query returns once it loads)
+    async with stdio_client(store, MEMCOLLAB_EMBED_WAIT="300") as c:
         r = await call(c, "get_constraints", {"task": "circle area", "category": "Geometry"})
         assert r["match"] == "category" and r["classified_by"] == "caller"
         # answered, and the model is still loading: the tagged query did not wait for it

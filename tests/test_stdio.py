@@ -56,7 +56,7 @@ def test_stdout_is_only_json_rpc_and_server_exits_on_stdin_close(store):
         _rpc(proc, {"jsonrpc": "2.0", "id": 99, "method": "no/such/method"})
         # read answers until every request has one, then close stdin
         lines, pending = [], set(range(1, 11)) | {99}
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 300  # generous: answers come as soon as they are ready
         while pending and time.monotonic() < deadline:
             line = proc.stdout.readline().decode()
             if not line:
