@@ -85,9 +85,3 @@ def forget(bank: Bank, record_id: str | None = None, model: str | None = None, a
     for chunk in _chunks(traj_ids):
         bank.delete("trajectories", is_in("id", chunk))
     return report
-
-
-def is_forgotten(bank: Bank, kind: str, value: str) -> bool:
-    if bank.count("forgotten") == 0:  # the common case, answered from table metadata
-        return False
-    return bank.count("forgotten", f"{eq('kind', kind)} AND {eq('value', value)}") > 0

@@ -139,3 +139,12 @@ def test_a_secret_named_in_forget_is_not_stored_in_a_tombstone(tmp_path):
     key = "sk-proj-AbCdEfGhIjKlMnOpQrStUvWxYz_0123456789-abcd"
     forget(bank, model=key)
     assert key not in json.dumps(bank._select("forgotten"), default=str)
+
+
+def test_forget_says_what_it_needs_and_records_why(tmp_path):
+    bank = Bank(tmp_path / "s")
+    _seed(bank)
+    with pytest.raises(ValueError, match="^say what to forget: record_id, model or agent$"):
+        forget(bank)
+    forget(bank, model="bad-model")
+    assert {r["reason"] for r in bank._select("forgotten")} == {"model bad-model"}
