@@ -148,3 +148,10 @@ def test_forget_says_what_it_needs_and_records_why(tmp_path):
         forget(bank)
     forget(bank, model="bad-model")
     assert {r["reason"] for r in bank._select("forgotten")} == {"model bad-model"}
+
+
+def test_forget_a_model_and_an_agent_at_once_takes_both_trails(tmp_path):
+    bank = Bank(tmp_path / "s")
+    _seed(bank)
+    dry = forget(bank, model="bad-model", agent="a1", dry_run=True)
+    assert (dry.trajectories, dry.pairs) == (4, 2)
