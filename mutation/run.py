@@ -1,20 +1,23 @@
 """Mutation testing with mutmut 3: one deliberate break at a time, then the tests that reach it.
 
-    python mutation/run.py [store distill server/tools | store/bank.py ...] [--rev REV] [--children N]
+    python mutation/run.py [store distill server/tools | store/bank.py ...] [--rev REV] [--children N] [--show]
+
+A unit (store, distill, server/tools) expands into its files; each file is measured in its own workspace,
+build/mutation/<file>/, with its own fast test selection (SELECTION below).
 
 mutmut derives a module's name from its file path (`src/memcollab/store/bank.py` → `memcollab.store.bank`)
 and imports the mutated copy from `mutants/src`, so the source, laid out by setuptools' package-dir mapping
-(`memcollab.store` → store/), is first copied into a workspace with the installed layout:
-`build/mutation/<unit>/src/memcollab/{store,distill,server,...}` plus tests/. The installed (editable)
-memcollab stays untouched: mutmut puts `mutants/src` first on sys.path, ahead of the editable finder.
+(`memcollab.store` → store/), is first copied (working tree, or `--rev`) into the workspace in the installed
+layout: `src/memcollab/{store,distill,server,...}` plus tests/. The installed (editable) memcollab and the
+working tree stay untouched: mutmut puts `mutants/src` first on sys.path, ahead of the editable finder.
 
-Each unit has its own fast test selection (below): the in-process tests that exercise it, without the ones
-that start a `memcollab` subprocess (a subprocess runs the installed code, so it cannot kill a mutant, and
-mutmut maps tests to functions from in-process calls anyway). mutmut then runs, per mutant, only the
-selected tests that called the mutated function.
+The selections hold in-process tests only: a test that starts a `memcollab` subprocess runs the installed
+code, so it cannot kill a mutant (and mutmut maps tests to functions from in-process calls anyway). mutmut
+then runs, per mutant, only the selected tests that called the mutated function.
 
-Prints per unit: killed / total and every survivor; writes build/mutation/<unit>/summary.json.
-Not part of `make test`: run it with `make mutation` (it takes tens of minutes).
+Prints per file: killed (+ timeout) / total and every survivor; writes build/mutation/<file>/summary.json.
+Not part of `make test`: `make mutation` (hours for all three units on a 2-core machine; pick files with
+UNITS=...). Inside a workspace, `mutmut results` and `mutmut show NAME` give the details.
 """
 
 from __future__ import annotations
