@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from .models import (
     OUTCOME_SOURCE_KEY,
     SCHEMA_VERSION,
+    STORED,
     Constraint,
     ConstraintVerdict,
     ContrastPair,
@@ -145,13 +146,13 @@ def _traj(row: dict[str, Any]) -> Trajectory:
     row["metadata"] = json.loads(row.get("metadata") or "{}")
     row["outcome_source"] = row["metadata"].pop(OUTCOME_SOURCE_KEY, "caller")
     row["steps"] = list(row.get("steps") or [])
-    return Trajectory(**row)
+    return Trajectory.model_validate(row, context=STORED)
 
 
 def _pair(row: dict[str, Any]) -> ContrastPair:
     row = {k: v for k, v in row.items() if not k.startswith("_")}
     row["record_ids"] = list(row.get("record_ids") or [])
-    return ContrastPair(**row)
+    return ContrastPair.model_validate(row, context=STORED)
 
 
 def _record_row(r: MemoryRecord) -> dict[str, Any]:
@@ -166,7 +167,7 @@ def _record(row: dict[str, Any]) -> MemoryRecord:
     row["constraints"] = [Constraint(**c) for c in json.loads(row["constraints"])]
     for k in ("preferred_models", "unpreferred_models", "pair_ids", "outcome_sources"):
         row[k] = list(row.get(k) or [])
-    return MemoryRecord(**row)
+    return MemoryRecord.model_validate(row, context=STORED)
 
 
 class StoreUnavailable(RuntimeError):

@@ -12,7 +12,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from .redact import redact
 
@@ -101,13 +101,18 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
 
 
+STORED = {"stored": True}  # validation context for rows read back from the store (see _Stored)
+
+
 class _Stored(_Model):
     """An object the store writes. Every string in it is cleaned (control characters dropped, secrets
     redacted) when it is built, whichever path it came by: a submission, an import line that carries its
     own id, a distiller's output, a client's constraints."""
 
     @model_validator(mode="after")
-    def _clean_strings(self) -> _Stored:
+    def _clean_strings(self, info: ValidationInfo) -> _Stored:
+        if info.context and info.context.get("stored"):  # read back from the store: cleaned on the way in
+            return self
         for name in type(self).model_fields:
             value = getattr(self, name)
             if isinstance(value, str | list | dict):

@@ -179,3 +179,11 @@ async def test_client_submitted_constraints_are_redacted(store):
                             {"avoid": SECRETS["google-api-key"]}]})
     assert res["stored"] == 1 and res["rejected"] == 2
     assert_clean(_stored_text(bank))
+
+
+def test_objects_read_back_from_the_store_are_not_cleaned_twice():
+    from memcollab.store.models import STORED, Trajectory
+
+    row = {"id": "x", "task_id": "t", "task": SECRETS["openai-key"], "model": "m", "outcome": "correct"}
+    assert Trajectory(**row).task == "[REDACTED:openai-key]"  # built from outside: cleaned
+    assert Trajectory.model_validate(row, context=STORED).task == SECRETS["openai-key"]  # a stored row: as is
