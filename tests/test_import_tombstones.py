@@ -155,3 +155,24 @@ def test_forget_a_model_and_an_agent_at_once_takes_both_trails(tmp_path):
     _seed(bank)
     dry = forget(bank, model="bad-model", agent="a1", dry_run=True)
     assert (dry.trajectories, dry.pairs) == (4, 2)
+
+
+def test_forget_takes_records_by_their_pairs_and_by_provenance_on_either_side(tmp_path):
+    from memcollab.distill.store_constraints import store_distilled
+    from memcollab.distill.validate import DistillOutput
+
+    bank = Bank(tmp_path / "s")
+    _seed(bank)  # pairs: good-model/a1 (correct) vs bad-model/a2 (incorrect)
+    pair = bank.pairs()[0]
+    out = DistillOutput(category="Algebra", subcategory="Linear Equations", constraints=[
+        {"when": "an unknown sits on one side", "enforce": "undo each operation in turn", "avoid": "guessing the value"}])
+    from_pair = store_distilled(bank, pair, out, "d", "v").record_id
+    import_records(bank, [record_line("Geometry", "Circles", "area", C)])
+    by_side = {r.category: r.id for r in bank.records()}
+    bank.update("records", eq("id", by_side["Geometry"]), values={"preferred_models": ["other-model"]})
+    assert set(forget(bank, agent="a2", dry_run=True).record_ids) == {from_pair}  # via the agent's pairs
+    bank.update("records", eq("id", by_side["Geometry"]), values={"preferred_models": ["bad-model"]})
+    assert set(forget(bank, model="bad-model", dry_run=True).record_ids) == {from_pair, by_side["Geometry"]}
+    bank.update("records", eq("id", by_side["Geometry"]),
+                values={"preferred_models": ["other-model"], "unpreferred_models": ["bad-model"]})
+    assert set(forget(bank, model="bad-model", dry_run=True).record_ids) == {from_pair, by_side["Geometry"]}
