@@ -176,3 +176,13 @@ def test_forget_takes_records_by_their_pairs_and_by_provenance_on_either_side(tm
     bank.update("records", eq("id", by_side["Geometry"]),
                 values={"preferred_models": ["other-model"], "unpreferred_models": ["bad-model"]})
     assert set(forget(bank, model="bad-model", dry_run=True).record_ids) == {from_pair, by_side["Geometry"]}
+
+
+def test_a_forgotten_agent_from_another_store_is_skipped(tmp_path):
+    other = Bank(tmp_path / "other")
+    other.add_trajectories([TrajectoryIn(task="Only the other store saw this", model="fine-model", agent="a2",
+                                         outcome="incorrect", final_answer="3").to_trajectory()])
+    bank = Bank(tmp_path / "s")
+    _seed(bank)
+    forget(bank, agent="a2")
+    assert _import(bank, _export(other))["forgotten"]["trajectory"] == 1
