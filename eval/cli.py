@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 from pathlib import Path
+from typing import Any
 
 
 def _models(text: str) -> list[str]:
@@ -68,8 +70,6 @@ def _fail(cmd: str, msg: str, code: int = 2) -> int:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    import asyncio
-
     from platformdirs import user_cache_dir
 
     from memcollab.server.cli import _settings
@@ -100,7 +100,7 @@ def cmd_build(args: argparse.Namespace) -> int:
                 return (await build(agent, tasks, args.models, bank, args.distiller or args.models[0],
                                     args.api_base, args.concurrency, log))[1]
 
-        report = asyncio.run(go())
+        report = _run_interruptibly(go())
     except KeyboardInterrupt:
         return _fail("build", "interrupted; run the same command again to resume (answers so far are cached in "
                               f"{cache_path})", 130)
@@ -112,9 +112,23 @@ def cmd_build(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-def cmd_eval(args: argparse.Namespace) -> int:
+def _run_interruptibly(coro: Any) -> Any:
+    """asyncio.run, but Ctrl-C raises KeyboardInterrupt at once instead of cancelling the main task: a
+    cancellation swallowed deep in a library let an interrupted eval run on to the end (seen under load).
+    Every answer is already committed to the cache, so stopping anywhere leaves the run resumable."""
     import asyncio
 
+    def interrupt(_signum: int, _frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, interrupt)
+    try:
+        return asyncio.run(coro)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
     from .protocol import CONDITIONS, Options, run_eval
 
     conditions = tuple(dict.fromkeys(c.strip() for c in args.conditions.split(",") if c.strip()))
@@ -127,7 +141,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
                    split=args.split, seed=args.seed, limit=args.limit, turns=args.turns, conditions=conditions,
                    concurrency=args.concurrency, api_base=args.api_base)
     try:
-        summary = asyncio.run(run_eval(opts))
+        summary = _run_interruptibly(run_eval(opts))
     except KeyboardInterrupt:
         return _fail("eval", f"interrupted; run the same command again to resume (answers so far are cached in "
                              f"{opts.out / 'cache.sqlite'})", 130)
