@@ -358,19 +358,23 @@ async def reference(entry: str, counts: list[int]) -> dict[str, Any]:
     return out
 
 
-async def main_async(quick: bool) -> None:
+PARTS = ("spawn", "tagged", "untagged", "submit", "concurrent", "import", "rss", "writers", "reference")
+
+
+async def main_async(quick: bool, parts: set[str]) -> None:
     repeats = 3 if quick else 5
     counts = [1000, 10_000] if quick else [1000, 10_000, 100_000]
     tmp = Path(tempfile.mkdtemp(prefix="memcollab-bench-"))
-    floor = [await spawn_to_list(floor_params(tmp)) for _ in range(repeats)]
-    ours = [await spawn_to_list(params(tmp / f"spawn{i}")) for i in range(repeats)]
-    f50, o50 = pct(floor, 0.5), pct(ours, 0.5)
-    print(f"spawn -> tools/list p50: floor (bare MCPServer) {f50 * 1000:.0f} ms, memcollab serve {o50 * 1000:.0f} ms, "
-          f"ratio {o50 / f50:.2f}x (target <= 1.3x)")
+    if "spawn" in parts:
+        floor = [await spawn_to_list(floor_params(tmp)) for _ in range(repeats)]
+        ours = [await spawn_to_list(params(tmp / f"spawn{i}")) for i in range(repeats)]
+        f50, o50 = pct(floor, 0.5), pct(ours, 0.5)
+        print(f"spawn -> tools/list p50: floor (bare MCPServer) {f50 * 1000:.0f} ms, memcollab serve "
+              f"{o50 * 1000:.0f} ms, ratio {o50 / f50:.2f}x (target <= 1.3x)")
     async with Client(floor_params(tmp), mode="legacy") as floor:
         await floor_call(floor)
         lat: dict[int, dict[str, float]] = {}
-        for n in counts:
+        for n in counts if parts & {"tagged", "untagged", "rss", "reference"} else []:
             store = tmp / f"r{n}"
             rate = fill(store, n)
             lat[n] = q = await query_latency(store, 300, floor)
@@ -378,39 +382,47 @@ async def main_async(quick: bool) -> None:
                   f"{q['p99']:.1f} ms; floor (bare structured call, interleaved) p50 {q['floor']:.2f} ms; ratio "
                   f"{q['p50'] / q['floor']:.2f}x " + ("(target <= 1.5x)" if n <= 10_000 else "(target <= 10 ms)")
                   + f" (records imported at {rate:.0f}/s)")
-        pf, pf_floor = await payload_floor_latency(tmp, LAST_ANSWER, 300, floor)
-        print(f"payload floor: a bare tool returning a canned get_constraints answer (same schema and size) p50 "
-              f"{pf:.2f} ms = {pf / pf_floor:.2f}x the bare-call floor of the same moment (the client validates "
-              f"the answer against its output schema)")
-        un50, un_floor, first = await untagged_latency(tmp / "r1000", 100, floor)
-        print(f"get_constraints untagged, model loaded, at 1000 records: p50 {un50:.1f} ms (target <= 25 ms); floor "
-              f"p50 {un_floor:.2f} ms, ratio {un50 / un_floor:.1f}x; first call after start saw "
-              f"{first['records_seen']}/{first['records_total']} records with vectors "
-              f"(classified_by {first['classified_by']})")
+        if "tagged" in parts:
+            pf, pf_floor = await payload_floor_latency(tmp, LAST_ANSWER, 300, floor)
+            print(f"payload floor: a bare tool returning a canned get_constraints answer (same schema and size) p50 "
+                  f"{pf:.2f} ms = {pf / pf_floor:.2f}x the bare-call floor of the same moment (the client "
+                  f"validates the answer against its output schema)")
+        if "untagged" in parts:
+            un50, un_floor, first = await untagged_latency(tmp / "r1000", 100, floor)
+            print(f"get_constraints untagged, model loaded, at 1000 records: p50 {un50:.1f} ms (target <= 25 ms); floor "
+                  f"p50 {un_floor:.2f} ms, ratio {un50 / un_floor:.1f}x; first call after start saw "
+                  f"{first['records_seen']}/{first['records_total']} records with vectors "
+                  f"(classified_by {first['classified_by']})")
         rates = {}
-        for n in (1000, 10_000):
+        for n in (1000, 10_000) if "submit" in parts else ():
             store = tmp / f"submit{n}"
             import_trajectories_rate(n, store)
             rates[n] = await submit_rate(store, 300, floor)
-        (r1, f1), (r10, f10) = rates[1000], rates[10_000]
-        print(f"submit_trajectory, one client in sequence: {r1:.0f} calls/s on 1k stored trajectories (floor "
-              f"{f1:.0f}/s interleaved, ratio {f1 / r1:.2f}x), {r10:.0f} calls/s on 10k (floor {f10:.0f}/s, ratio "
-              f"{f10 / r10:.2f}x); 1k/10k rate {r1 / r10:.2f} (targets >= 100 calls/s, <= 1.25)")
-    floor8 = await concurrent_rate(floor_params(tmp), "ping", lambda w, i: {"task": f"{w} {i}"}, 8, 100)
-    ours8 = await concurrent_rate(params(tmp / "concurrent", MEMCOLLAB_EMBEDDINGS="off", MEMCOLLAB_AUTO_MAINTAIN="0"),
-                                  "submit_trajectory", submit_args, 8, 100)
-    print(f"8 concurrent callers on one server process: submit_trajectory {ours8:.0f} calls/s aggregate "
-          f"(target >= 400); floor (bare call, 8 in flight) {floor8:.0f} calls/s; ratio {floor8 / ours8:.2f}x")
-    print(f"import: {import_trajectories_rate(10_000 if not quick else 2000):.0f} trajectories/s (with pairing)")
-    without, with_model = await rss(tmp / "r1000")
-    print(f"peak RSS of the server: {without:.0f} MB without the embedding model, {with_model:.0f} MB with it")
-    sent, stored = await memcollab_two_writers(tmp / "two", 300)
-    print(f"memcollab, two processes writing at once: {sent} sent, {stored} stored, "
-          f"{(sent - stored) / sent * 100:.1f}% lost")
+        if rates:
+            (r1, f1), (r10, f10) = rates[1000], rates[10_000]
+            print(f"submit_trajectory, one client in sequence: {r1:.0f} calls/s on 1k stored trajectories (floor "
+                  f"{f1:.0f}/s interleaved, ratio {f1 / r1:.2f}x), {r10:.0f} calls/s on 10k (floor {f10:.0f}/s, "
+                  f"ratio {f10 / r10:.2f}x); 1k/10k rate {r1 / r10:.2f} (targets >= 100 calls/s, <= 1.25)")
+    if "concurrent" in parts:
+        floor8 = await concurrent_rate(floor_params(tmp), "ping", lambda w, i: {"task": f"{w} {i}"}, 8, 100)
+        ours8 = await concurrent_rate(params(tmp / "concurrent", MEMCOLLAB_EMBEDDINGS="off",
+                                             MEMCOLLAB_AUTO_MAINTAIN="0"), "submit_trajectory", submit_args, 8, 100)
+        print(f"8 concurrent callers on one server process: submit_trajectory {ours8:.0f} calls/s aggregate "
+              f"(target >= 400); floor (bare call, 8 in flight) {floor8:.0f} calls/s; ratio {floor8 / ours8:.2f}x")
+    if "import" in parts:
+        print(f"import: {import_trajectories_rate(10_000 if not quick else 2000):.0f} trajectories/s (with pairing)")
+    if "rss" in parts:
+        without, with_model = await rss(tmp / "r1000")
+        print(f"peak RSS of the server: {without:.0f} MB without the embedding model, {with_model:.0f} MB with it")
+    if "writers" in parts:
+        sent, stored = await memcollab_two_writers(tmp / "two", 300)
+        print(f"memcollab, two processes writing at once: {sent} sent, {stored} stored, "
+              f"{(sent - stored) / sent * 100:.1f}% lost")
 
-    entry = reference_entry()
+    entry = reference_entry() if "reference" in parts else None
     if entry is None:
-        print("reference server: node/npm or the package is not available here; skipped")
+        if "reference" in parts:
+            print("reference server: node/npm or the package is not available here; skipped")
         return
     ref = await reference(entry, [n for n in counts if n <= 10_000])
     print(f"reference {NODE_PKG}: spawn -> tools/list p50 {ref['spawn'] * 1000:.0f} ms; "
@@ -427,8 +439,13 @@ async def main_async(quick: bool) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--quick", action="store_true")
-    anyio.run(main_async, ap.parse_args().quick)
+    ap.add_argument("--quick", action="store_true", help="1k and 10k records only (the full run adds 100k)")
+    ap.add_argument("--parts", default=",".join(PARTS), help=f"comma-separated subset of {','.join(PARTS)}")
+    args = ap.parse_args()
+    parts = set(args.parts.split(","))
+    if parts - set(PARTS):
+        ap.error(f"unknown parts: {sorted(parts - set(PARTS))}")
+    anyio.run(main_async, args.quick, parts)
 
 
 if __name__ == "__main__":

@@ -228,6 +228,10 @@ class Bank:
                 self._check_schema_version()
             return self._db
 
+    def is_open(self, *names: str) -> bool:
+        """Whether these tables are open in this process (a call that needs them will not wait for a connect)."""
+        return all(n in self._tables for n in names)
+
     def table(self, name: str, schema: pa.Schema | None = None) -> Any:
         """Open (creating if needed) one table; `schema` for tables outside TABLES (the vector tables)."""
         tbl = self._tables.get(name)

@@ -9,15 +9,15 @@ and a forgotten record's pairs are marked `skipped` so they are not re-distilled
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from .bank import Bank, eq, is_in
-from .models import clean_text, content_id, now
+from .models import Answer, clean_text, content_id, now
 
 CHUNK = 500
 
 
-class ForgetReport(BaseModel):
+class ForgetReport(Answer):
     dry_run: bool
     trajectories: int
     pairs: int

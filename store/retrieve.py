@@ -30,7 +30,7 @@ from pydantic import BaseModel, Field
 
 from .bank import Bank
 from .cache import TagIndex, caches
-from .models import Constraint, MemoryRecord
+from .models import Answer, Constraint, MemoryRecord
 
 Match = Literal["subcategory", "category", "any", "none"]
 Rank = Literal["bm25", "vector", "hybrid"]
@@ -57,7 +57,7 @@ class RetrievedRecord(BaseModel):
                                      "(no word overlap / no vector yet)")
 
 
-class Retrieval(BaseModel):
+class Retrieval(Answer):
     records: list[RetrievedRecord]
     match: Match
     category: str | None = None

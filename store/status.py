@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections import Counter
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from .bank import Bank
 from .embed import state as embed_state
-from .models import SCHEMA_VERSION
+from .models import SCHEMA_VERSION, Answer
 
 
-class Status(BaseModel):
+class Status(Answer):
     store: str
     schema_version: int = SCHEMA_VERSION
     trajectories: int

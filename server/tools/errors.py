@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import inspect
 import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -34,25 +35,39 @@ def validated(cls: type[M], /, **fields: Any) -> M:
         raise ToolError(f"invalid arguments, nothing was stored: {describe(err)}") from None
 
 
+def tool_error(name: str, err: Exception) -> ToolError:
+    """The tool error the caller gets for `err` raised inside tool `name`."""
+    if isinstance(err, ToolError):
+        return err
+    if isinstance(err, StoreUnavailable):  # a configuration problem: say what to fix, not "retry"
+        return ToolError(str(err))
+    if isinstance(err, ValidationError):
+        return ToolError(f"invalid arguments: {describe(err)}")
+    if isinstance(err, ValueError | TypeError | LookupError):
+        return ToolError(str(err))
+    log.error("tool %s failed", name, exc_info=err)
+    return ToolError(f"{name} failed inside memcollab ({type(err).__name__}); "
+                     "the call can be retried; see the server's stderr log")
+
+
 def tool_errors(fn: F) -> F:
-    """Wrap a tool: known errors become clear tool errors; anything else is logged to stderr and
-    reported without internals."""
+    """Wrap a tool (plain or async): known errors become clear tool errors; anything else is logged to stderr
+    and reported without internals."""
+    if inspect.iscoroutinefunction(fn):
+        @functools.wraps(fn)
+        async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return await fn(*args, **kwargs)
+            except Exception as err:
+                raise tool_error(fn.__name__, err) from None
+
+        return async_wrapper  # type: ignore[return-value]
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
-        except ToolError:
-            raise
-        except StoreUnavailable as err:  # a configuration problem: say what to fix, not "retry"
-            raise ToolError(str(err)) from None
-        except ValidationError as err:
-            raise ToolError(f"invalid arguments: {describe(err)}") from None
-        except (ValueError, TypeError, LookupError) as err:
-            raise ToolError(str(err)) from None
         except Exception as err:
-            log.exception("tool %s failed", fn.__name__)
-            raise ToolError(f"{fn.__name__} failed inside memcollab ({type(err).__name__}); "
-                            "the call can be retried; see the server's stderr log") from None
+            raise tool_error(fn.__name__, err) from None
 
     return wrapper  # type: ignore[return-value]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Annotated, Literal
 
+import anyio.to_thread
 from mcp.types import ToolAnnotations
 from pydantic import BaseModel, Field, field_validator
 
@@ -48,7 +49,7 @@ def register(server: MCPServer, memory: Memory) -> None:
         title="Get constraints for a task", read_only_hint=True, destructive_hint=False,
         idempotent_hint=True, open_world_hint=False))
     @tool_errors
-    def get_constraints(
+    async def get_constraints(
         task: Annotated[str, Field(description="The task you are about to solve")],
         category: Annotated[str | None, Field(description="Category from memcollab://taxonomy")] = None,
         subcategory: Annotated[str | None, Field(description="Subcategory from memcollab://taxonomy")] = None,
@@ -63,7 +64,18 @@ def register(server: MCPServer, memory: Memory) -> None:
         Put `guidance` in your prompt as advice."""
         q = validated(Query, task=task, category=category, subcategory=subcategory, model=model, limit=limit,
                       rank=rank)
-        return constraints_for(memory, q)
+        if in_memory(memory, q):  # no worker thread: a hop costs about as much as the whole answer
+            return constraints_for(memory, q)
+        return await anyio.to_thread.run_sync(constraints_for, memory, q)
+
+
+def in_memory(memory: Memory, q: Query) -> bool:
+    """Whether the answer comes from this process's caches at the cost of a stat per table: a caller-tagged BM25
+    query on a local bank that is already open. Anything that may wait (opening the bank, the model, an object
+    store's version check) runs on a worker thread instead."""
+    bank = memory.bank
+    return (bool(q.category) and (q.rank or memory.settings.rank) == "bm25" and bank.location.path is not None
+            and bank.is_open("records", "feedback"))
 
 
 def constraints_for(memory: Memory, q: Query) -> Retrieval:

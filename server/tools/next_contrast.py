@@ -6,10 +6,11 @@ import secrets
 from typing import TYPE_CHECKING
 
 from mcp.types import ToolAnnotations
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from memcollab.distill.prompt import PROMPT_VERSION, contrast_text, instructions
 from memcollab.distill.run import work_list
+from memcollab.store.models import Answer
 
 from .errors import tool_errors
 
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
     from ..app import Memory
 
 
-class Contrast(BaseModel):
+class Contrast(Answer):
     pair_id: str | None = Field(description="null when nothing is pending")
     task: str = ""
     preferred: dict = Field(default_factory=dict, description="the correct solution: steps and final_answer")

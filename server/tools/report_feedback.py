@@ -9,7 +9,7 @@ from mcp.types import ToolAnnotations
 from pydantic import BaseModel, Field
 
 from memcollab.store.bank import Bank
-from memcollab.store.models import MAX_NAME, Feedback, clean_text, content_id, now
+from memcollab.store.models import MAX_NAME, Answer, Feedback, clean_text, content_id, now
 
 from .errors import tool_errors, validated
 
@@ -25,7 +25,7 @@ class FeedbackIn(BaseModel):
     model: str = Field(default="", max_length=MAX_NAME)
 
 
-class FeedbackResult(BaseModel):
+class FeedbackResult(Answer):
     recorded: int
     counts: dict[str, dict[str, int]] = Field(description="per record: helped / not_helped in all")
 

@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 from memcollab.distill.prompt import PROMPT_VERSION
 from memcollab.distill.store_constraints import store_distilled
 from memcollab.distill.validate import DistillOutput
-from memcollab.store.models import MAX_NAME
+from memcollab.store.models import MAX_NAME, Answer
 
 from .errors import tool_errors, validated
 
@@ -27,7 +27,7 @@ class Rejection(BaseModel):
     reason: str
 
 
-class Stored(BaseModel):
+class Stored(Answer):
     pair_id: str
     status: str
     record_id: str | None

@@ -10,12 +10,12 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import ToolAnnotations
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from memcollab.distill.pairing import Submitted, store_and_pair
 from memcollab.store.bank import Bank
 from memcollab.store.group_commit import GroupCommit
-from memcollab.store.models import TrajectoryIn
+from memcollab.store.models import Answer, TrajectoryIn
 
 from .errors import tool_errors, validated
 
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from ..app import Memory
 
 
-class SubmitResult(BaseModel):
+class SubmitResult(Answer):
     trajectory_id: str
     task_id: str
     stored: bool = Field(description="false when this exact trajectory was already in the bank")
