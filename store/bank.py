@@ -435,10 +435,12 @@ class Bank:
             pm = rec.preferred_models + ([preferred_model] if preferred_model not in rec.preferred_models else [])
             um = rec.unpreferred_models + (
                 [unpreferred_model] if unpreferred_model not in rec.unpreferred_models else [])
-            self.table("records").update(where=eq("id", record_id), values={
-                "support": rec.support + 1, "pair_ids": [*rec.pair_ids, pair_id],
-                "preferred_models": pm, "unpreferred_models": um, "updated_at": now(),
-                "outcome_sources": sorted({*rec.outcome_sources, *outcome_sources})})
+            values = {"support": rec.support + 1, "pair_ids": [*rec.pair_ids, pair_id],
+                      "preferred_models": pm, "unpreferred_models": um, "updated_at": now()}
+            sources = sorted({*rec.outcome_sources, *outcome_sources})
+            if sources:  # LanceDB cannot write an empty list literal ("concat requires ... one array")
+                values["outcome_sources"] = sources
+            self.table("records").update(where=eq("id", record_id), values=values)
 
         with self._lock:
             retry(go, "add support")
