@@ -18,11 +18,17 @@ takes a lease row in the bank itself (store/lease.py) instead of a file lock.
 from __future__ import annotations
 
 import os
+import threading
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None  # type: ignore[assignment]
 
 REMOTE_SCHEMES = ("s3://", "gs://", "az://")
 
@@ -97,7 +103,47 @@ class StoreLocation:
             return nullcontext()
         lock = self._locks.get(table)
         if lock is None:
-            from filelock import FileLock
-
-            lock = self._locks[table] = FileLock(str(self.path / f".insert-{table}.lock"))
+            lock = self._locks[table] = process_lock(self.path / f".insert-{table}.lock")
         return lock
+
+
+class FlockLock:
+    """An exclusive lock shared by every process on this machine that uses the same file: flock(2) on a
+    descriptor kept open, under a re-entrant thread lock. Taking and releasing it costs ~2 µs; filelock's
+    FileLock opens, truncates and closes the file each time (~130 µs, twice per submission)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._thread = threading.RLock()
+        self._depth = 0
+        self._fd: int | None = None
+        self._pid = 0
+
+    def __enter__(self) -> FlockLock:
+        self._thread.acquire()
+        try:
+            if self._depth == 0:
+                if self._fd is None or self._pid != os.getpid():  # a forked child must not share the parent's
+                    self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+                    self._pid = os.getpid()
+                fcntl.flock(self._fd, fcntl.LOCK_EX)
+        except BaseException:
+            self._thread.release()
+            raise
+        self._depth += 1
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._depth -= 1
+        if self._depth == 0:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)  # type: ignore[arg-type]
+        self._thread.release()
+
+
+def process_lock(path: Path) -> Any:
+    """A cross-process lock on this machine: FlockLock where flock exists, else filelock's FileLock (Windows)."""
+    if fcntl is None:
+        from filelock import FileLock
+
+        return FileLock(str(path))
+    return FlockLock(path)
