@@ -101,24 +101,22 @@ def any_tokens(bank: Bank) -> bool:
 
 
 class TokenChecker:
-    """Token → (name, scope), from a copy of the tokens table reloaded whenever its version moves."""
+    """Token → (name, scope), from a copy of the tokens table reloaded whenever its version moves (checked on
+    every request: on a local store one stat, store/cache.py)."""
 
     def __init__(self, bank: Bank):
         self.bank = bank
         self._lock = threading.Lock()
-        self._version: int | None = None
-        self._by_hash: dict[str, tuple[str, str]] = {}
         self._last_used: dict[str, float] = {}
 
     def _current(self) -> dict[str, tuple[str, str]]:
-        tbl = _table(self.bank)
-        version = tbl.version  # reads the latest version (read_consistency_interval=0)
-        with self._lock:
-            if version != self._version:
-                rows = tbl.search().select(["name", "hash", "scope"]).limit(None).to_list()
-                self._by_hash = {r["hash"]: (r["name"], r["scope"]) for r in rows if r["scope"] in SCOPES}
-                self._version = version
-            return self._by_hash
+        from .cache import caches
+
+        def load() -> dict[str, tuple[str, str]]:
+            rows = _table(self.bank).search().select(["name", "hash", "scope"]).limit(None).to_list()
+            return {r["hash"]: (r["name"], r["scope"]) for r in rows if r["scope"] in SCOPES}
+
+        return caches(self.bank).table_cache(TABLE, lambda: _table(self.bank)).get("by_hash", load)
 
     def any(self) -> bool:
         return bool(self._current())
