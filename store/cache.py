@@ -277,7 +277,6 @@ class Caches:
         done against the task's cached trajectories, under the cross-process insert lock (the same lock
         `Bank._insert` holds), so concurrent processes never store one id twice."""
         bank = self.bank
-        tbl = bank.table("trajectories")
 
         def go() -> list[bool]:
             v, by_task = self.task_trajectories(t.task_id for t in ts)
@@ -290,7 +289,7 @@ class Caches:
                 if fresh:
                     new.append(t)
             if new:
-                after = int(tbl.add([_traj_row(t) for t in new]).version)
+                after = int(bank.appender("trajectories").add([_traj_row(t) for t in new]).version)
 
                 def apply(items: dict[Any, Any]) -> None:
                     for t in new:
@@ -306,12 +305,11 @@ class Caches:
     def add_pairs(self, pairs: list[ContrastPair], check: bool = True) -> bool:
         """Append the pairs not stored yet (caller holds the pairs insert lock). Returns whether the pairs
         cache is still current (False: another process wrote in between; the next read reloads)."""
-        tbl = self.bank.table("pairs")
         v, by_task = self.task_pairs((p.task_id for p in pairs), check)
         new = [p for p in {p.id: p for p in pairs}.values() if p.id not in by_task[p.task_id]]
         if not new:
             return True
-        after = int(tbl.add([p.model_dump() for p in new]).version)
+        after = int(self.bank.appender("pairs").add([p.model_dump() for p in new]).version)
 
         def apply(items: dict[Any, Any]) -> None:
             for p in new:

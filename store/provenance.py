@@ -37,7 +37,8 @@ def _append(bank: Bank, batches: list[list[dict[str, Any]]]) -> list[int]:
     from .bank import retry
 
     rows = [r for batch in batches for r in batch]
-    tbl = _table(bank)
+    _table(bank)
+    tbl = bank.appender(TABLE)
     retry(lambda: tbl.add(rows), "append provenance")
     return [len(batch) for batch in batches]
 

@@ -155,7 +155,7 @@ def _insert(bank: Bank, embedder: Any, rows: list[dict[str, Any]]) -> int:
         have = vector_index(bank, embedder).ids
         new = list({r["id"]: r for r in rows if r["id"] not in have}.values())
         if new:
-            after = int(tbl.add(new).version)
+            after = int(bank.appender(table_name(embedder.dim)).add(new).version)
 
             def apply(items: dict[Any, Any]) -> None:
                 idx = items.get(embedder.name)
