@@ -70,6 +70,15 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+async def off_loop(checker: TokenChecker, fn: Any, *args: Any) -> Any:
+    """Run a token lookup. On a local store whose tokens table is open it is a stat and a dict lookup: run it
+    here (a worker-thread hop costs more); otherwise (opening the store, an object store's version check, a
+    request) on a worker thread."""
+    if checker.cheap():
+        return fn(*args)
+    return await anyio.to_thread.run_sync(fn, *args)
+
+
 class BankTokenVerifier:
     """The SDK's TokenVerifier protocol over the bank's token table."""
 
@@ -77,7 +86,7 @@ class BankTokenVerifier:
         self.checker = checker
 
     async def verify_token(self, token: str) -> AccessToken | None:
-        found = await anyio.to_thread.run_sync(self.checker.check, token)
+        found = await off_loop(self.checker, self.checker.check, token)
         if found is None:
             return None
         name, scope = found
@@ -94,7 +103,7 @@ class BankAuthBackend(BearerAuthBackend):
 
     async def authenticate(self, conn: HTTPConnection) -> Any:
         if (self.open_without_tokens and "authorization" not in conn.headers
-                and not await anyio.to_thread.run_sync(self.checker.any)):
+                and not await off_loop(self.checker, self.checker.any)):
             user = AuthenticatedUser(AccessToken(token="", client_id=LOCAL_USER, scopes=list(SCOPES)))
             return AuthCredentials(list(SCOPES)), user
         return await super().authenticate(conn)

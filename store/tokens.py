@@ -118,6 +118,10 @@ class TokenChecker:
 
         return caches(self.bank).table_cache(TABLE, lambda: _table(self.bank)).get("by_hash", load)
 
+    def cheap(self) -> bool:
+        """Whether a check costs no more than a stat: a local store with the tokens table open."""
+        return self.bank.location.path is not None and self.bank.is_open(TABLE)
+
     def any(self) -> bool:
         return bool(self._current())
 

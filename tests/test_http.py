@@ -143,3 +143,16 @@ async def test_every_tool_has_a_scope() -> None:
 
     server = create_server(Settings(store=Path("/nonexistent"), warm_up=False))
     assert {t.name for t in await server.list_tools()} == set(TOOL_SCOPE)
+
+
+def test_token_lookups_skip_the_worker_thread_only_where_they_cost_a_stat(tmp_path: Path) -> None:
+    from memcollab.store.tokens import TokenChecker
+
+    bank = Bank(tmp_path / "s")
+    checker = TokenChecker(bank)
+    assert not checker.cheap()  # the store is not open yet: opening it may take seconds
+    token = add_token(bank, "agent", "read")
+    assert checker.cheap() and checker.check(token) == ("agent", "read")
+    remote = TokenChecker(Bank("s3://bucket/bank"))
+    remote.bank._tables.update(bank._tables)  # as if open: an object store's version check is a request
+    assert not remote.cheap()
