@@ -131,7 +131,7 @@ class Answer(BaseModel):
         return compact_schema(handler.resolve_ref_schema(handler(core_schema)), handler.resolve_ref_schema)
 
 
-STORED = {"stored": True}  # validation context for rows read back from the store (see _Stored)
+STORED = {"stored": True}  # validation context for values already cleaned: rows read back from the store (see _Stored)
 
 
 class _Stored(_Model):
@@ -249,8 +249,10 @@ class TrajectoryIn(_Model):
                          self.final_answer, self.outcome)
         # A client that checked the answer itself (memcollab build/eval) says so with metadata label_source.
         verified = self.outcome != "unknown" and self.metadata.get("label_source") == "verifier"
-        return Trajectory(id=tid, task_id=task_id, outcome_source="verifier" if verified else "caller",
-                          **self.model_dump(exclude={"task_id"}))
+        # Every string was cleaned by _limits above: skip the second pass (context STORED).
+        return Trajectory.model_validate({"id": tid, "task_id": task_id,
+                                          "outcome_source": "verifier" if verified else "caller",
+                                          **self.model_dump(exclude={"task_id"})}, context=STORED)
 
 
 class Trajectory(_Stored):
