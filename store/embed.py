@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections import OrderedDict
 from typing import Any
 
 log = logging.getLogger("memcollab.embed")
@@ -21,22 +22,44 @@ _ready = threading.Event()
 _started = threading.Event()
 
 
+RECENT = 4096  # texts whose vectors are kept (1.5 KB each at 384 dimensions)
+
+
 class Embedder:
     def __init__(self, name: str, model: Any):
         self.name = name
         self.model = model
         dim = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
         self.dim = int(dim())
+        # The same task text is encoded again and again: every agent that solves a task asks for its
+        # constraints untagged, and its tagged trajectories are embedded later for the classifier.
+        self._recent: OrderedDict[str, Any] = OrderedDict()
+        self._recent_lock = threading.Lock()
 
     def encode(self, texts: list[str]) -> Any:
         """(n, dim) float32, L2-normalized: cosine similarity is a dot product."""
         import numpy as np
 
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        vecs = self.model.encode(list(texts), batch_size=64, normalize_embeddings=True,
-                                 convert_to_numpy=True, show_progress_bar=False)
-        return vecs.astype(np.float32, copy=False)
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        with self._recent_lock:
+            todo = []
+            for i, t in enumerate(texts):
+                v = self._recent.get(t)
+                if v is None:
+                    todo.append(i)
+                else:
+                    self._recent.move_to_end(t)
+                    out[i] = v
+        if todo:
+            vecs = self.model.encode([texts[i] for i in todo], batch_size=64, normalize_embeddings=True,
+                                     convert_to_numpy=True, show_progress_bar=False)
+            with self._recent_lock:
+                for i, v in zip(todo, vecs, strict=True):
+                    out[i] = v
+                    self._recent[texts[i]] = out[i].copy()
+                while len(self._recent) > RECENT:
+                    self._recent.popitem(last=False)
+        return out
 
 
 def model_name() -> str:
