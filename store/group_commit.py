@@ -7,8 +7,9 @@ commit is in flight the writes that arrive queue up and go together into the nex
 returns only after the commit holding its item has returned (acknowledged = committed).
 
 When the last commit carried several items (several callers are active), the committer lingers up to
-LINGER seconds for as many items as that commit had, so callers that were just answered and are sending
-their next write join this commit instead of the one after. A single caller in sequence never waits.
+LINGER seconds for up to twice as many items as that commit had, so callers that were just answered and are
+sending their next write join this commit instead of the one after. (Waiting only for as many settles into
+two half-size batches taking turns: with 8 callers, commits of 4.) A single caller in sequence never waits.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ In = TypeVar("In")
 Out = TypeVar("Out")
 
 MAX_BATCH = 256
-LINGER = 0.002
+LINGER = 0.004
 
 
 class GroupCommit(Generic[In, Out]):
@@ -60,7 +61,7 @@ class GroupCommit(Generic[In, Out]):
         """The queued items (caller holds _cond)."""
         if self._last > 1 and self.linger > 0:
             deadline = time.monotonic() + self.linger
-            while len(self._queue) < min(self._last, MAX_BATCH):
+            while len(self._queue) < min(2 * self._last, MAX_BATCH):
                 left = deadline - time.monotonic()
                 if left <= 0:
                     break
