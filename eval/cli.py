@@ -72,7 +72,7 @@ def _fail(cmd: str, msg: str, code: int = 2) -> int:
 def cmd_build(args: argparse.Namespace) -> int:
     from platformdirs import user_cache_dir
 
-    from memcollab.server.cli import _settings
+    from memcollab.server.settings import Settings
 
     from .agent import Agent
     from .bank_client import open_bank
@@ -96,7 +96,7 @@ def cmd_build(args: argparse.Namespace) -> int:
         agent = Agent(LLM(cache, args.concurrency, args.api_base), args.turns)
 
         async def go() -> dict:
-            async with open_bank(_settings(args).store) as bank:
+            async with open_bank(Settings.from_args(args).store) as bank:
                 return (await build(agent, tasks, args.models, bank, args.distiller or args.models[0],
                                     args.api_base, args.concurrency, log))[1]
 

@@ -29,14 +29,6 @@ def _logging(level: str) -> None:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
-def _settings(args: argparse.Namespace) -> Settings:
-    s = Settings()
-    if getattr(args, "store", None):
-        from memcollab.store.location import store_arg
-
-        s.store = store_arg(args.store)
-    return s
-
 
 def _exit_with_parent(parent: int) -> None:
     """A stdio server whose client died without closing our stdin would linger: watch the parent (its pid
@@ -70,7 +62,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     parent = os.getppid()
     from .app import create_server
 
-    settings = _settings(args)
+    settings = Settings.from_args(args)
     # the server encodes one query at a time: one torch thread (the CLI's batch jobs keep torch's default)
     os.environ.setdefault("MEMCOLLAB_TORCH_THREADS", "1")
     _logging(settings.log_level)
@@ -96,14 +88,14 @@ def cmd_token(args: argparse.Namespace) -> int:
 
     from .token_cli import cmd_token as run
 
-    return run(args, Bank(_settings(args).store))
+    return run(args, Bank(Settings.from_args(args).store))
 
 
 def cmd_maintain(args: argparse.Namespace) -> int:
     from memcollab.store.bank import Bank
     from memcollab.store.maintain import maintain
 
-    report = maintain(Bank(_settings(args).store), show_progress=True)
+    report = maintain(Bank(Settings.from_args(args).store), show_progress=True)
     if report is None:
         print("maintenance is running in another process; skipped", file=sys.stderr)
         return 0
@@ -116,7 +108,8 @@ def cmd_forget(args: argparse.Namespace) -> int:
     from memcollab.store.forget import forget
 
     try:
-        report = forget(Bank(_settings(args).store), args.record, args.model, args.agent, args.dry_run)
+        bank = Bank(Settings.from_args(args).store)
+        report = forget(bank, args.record, args.model, args.agent, args.dry_run)
     except (ValueError, LookupError) as err:
         print(f"memcollab forget: {err}", file=sys.stderr)
         return 2
@@ -128,7 +121,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     from .app import Memory
     from .tools.memory_status import status
 
-    st = status(Memory(_settings(args)))
+    st = status(Memory(Settings.from_args(args)))
     if args.json:
         print(st.model_dump_json(indent=2))
         return 0
@@ -147,7 +140,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     if args.file != "-" and not Path(args.file).expanduser().resolve().parent.is_dir():
         raise UsageError(f"cannot write {args.file}: folder {Path(args.file).parent} does not exist; create it "
                          "or choose another path")
-    bank = Bank(_settings(args).store)
+    bank = Bank(Settings.from_args(args).store)
     if args.file == "-":
         counts = export_jsonl(bank, sys.stdout)
     else:
@@ -190,7 +183,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     if args.file != "-":
         with path.open("rb") as f:
             total = sum(1 for _ in f)
-    bank = Bank(_settings(args).store)
+    bank = Bank(Settings.from_args(args).store)
     src = sys.stdin if args.file == "-" else path.open(encoding="utf-8")  # noqa: SIM115
     with src, progress("import", total=total) as bar:
         def lines():
@@ -200,7 +193,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
         report = import_jsonl(bank, lines(), progress=lambda _msg: None, include_forgotten=args.include_forgotten)
     pair_tasks(bank, sorted(report["tasks_to_pair"]))
-    if _settings(args).embeddings and not args.no_vectors and (report["stored"]["record"]
+    if Settings.from_args(args).embeddings and not args.no_vectors and (report["stored"]["record"]
                                                                   or report["stored"]["trajectory"]):
         _embed_new_rows(bank)
     if sum(report["stored"].values()) >= 1000:  # many new fragments: fold them in now
@@ -225,7 +218,7 @@ def cmd_distill(args: argparse.Namespace) -> int:
     if not args.dry_run and not (args.model or os.environ.get("MEMCOLLAB_DISTILL_MODEL")):
         raise UsageError("no distillation model: pass --model MODEL (any litellm model string) or set "
                          "MEMCOLLAB_DISTILL_MODEL")
-    bank = Bank(_settings(args).store)
+    bank = Bank(Settings.from_args(args).store)
     if args.dry_run:
         pairs = work_list(bank, args.limit)
         print(json.dumps({"would_distill": len(pairs), "pairs": [p.id for p in pairs]}))
@@ -249,7 +242,7 @@ def cmd_ui(args: argparse.Namespace) -> int:
     from memcollab.store.bank import store_problem
     from memcollab.ui.app import UIConfig, serve
 
-    settings = _settings(args)
+    settings = Settings.from_args(args)
     problem = store_problem(settings.store) if isinstance(settings.store, Path) else None
     if problem:
         raise UsageError(problem)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 
 def default_store() -> Path | str:
@@ -35,3 +36,13 @@ class Settings:
     # How long an untagged get_constraints (or vector/hybrid ranking) waits for the embedding model to
     # finish loading before it answers without it (BM25 over all records, classified_by "none").
     embed_wait: float = field(default_factory=lambda: float(os.environ.get("MEMCOLLAB_EMBED_WAIT", "20")))
+
+    @classmethod
+    def from_args(cls, args: Any) -> Settings:
+        """The environment's settings, with `--store` from the command line when given."""
+        s = cls()
+        if getattr(args, "store", None):
+            from memcollab.store.location import store_arg
+
+            s.store = store_arg(args.store)
+        return s
