@@ -441,7 +441,9 @@ class Bank:
         at 100k rows. Row ids move when maintenance compacts the table, so callers check the ids they got."""
         if not row_ids:
             return []
-        return [_record(r) for r in self.table("records").take_row_ids(list(row_ids)).to_list()]
+        # LanceDB returns them in row-id order, not in the order asked for
+        rows = {r["_rowid"]: r for r in self.table("records").take_row_ids(list(row_ids)).with_row_id().to_list()}
+        return [_record(rows[i]) for i in row_ids if i in rows]
 
     def add_support(self, record_id: str, pair_id: str, preferred_model: str, unpreferred_model: str,
                     outcome_sources: Iterable[str] = ()) -> None:
