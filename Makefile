@@ -31,8 +31,9 @@ test-slow: $(STAMP)
 bench: $(STAMP)
 	$(PY) bench/run_all.py
 
-# Not part of `make test` (hours for everything on 2 cores; UNITS="store/redact.py ..." for a few files): mutation testing of store/, distill/, server/tools/ with mutmut 3,
-# per unit, niced; the score and every survivor go to stdout and build/mutation/<unit>/summary.json.
+# Not part of `make test` (UNITS="store/redact.py ..." for some files or units): mutation testing of store/, distill/,
+# server/tools/ with mutmut 3 in one workspace, niced; the score per file and unit and every survivor go to stdout
+# and build/mutation/all/summary.json.
 mutation: $(STAMP)
 	$(PY) -m pip install -q --disable-pip-version-check -e '.[test,mutation]' >&2
 	$(PY) mutation/run.py $(UNITS)

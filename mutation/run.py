@@ -1,9 +1,13 @@
 """Mutation testing with mutmut 3: one deliberate break at a time, then the tests that reach it.
 
-    python mutation/run.py [store distill server/tools | store/bank.py ...] [--rev REV] [--children N] [--show]
+    python mutation/run.py [store distill server/tools | store/bank.py ...] [--rev REV] [--children N]
+                           [--survivors] [--fresh] [--show]
 
-A unit (store, distill, server/tools) expands into its files; each file is measured in its own workspace,
-build/mutation/<file>/, with its own fast test selection (SELECTION below).
+One workspace, build/mutation/all/, holds the mutants of store/, distill/ and server/tools/ together, so the
+selected tests run once for mutmut's stats (which test calls which function) and once clean, not once per file.
+With no target (or all three units) the run resumes: mutants that have a result keep it (mutmut re-tests the
+functions whose code changed). A file or a single unit as target (re)tests exactly its mutants; `--survivors`
+re-tests only those that survived last time (after adding tests); `--fresh` starts the workspace from scratch.
 
 mutmut derives a module's name from its file path (`src/memcollab/store/bank.py` → `memcollab.store.bank`)
 and imports the mutated copy from `mutants/src`, so the source, laid out by setuptools' package-dir mapping
@@ -11,18 +15,28 @@ and imports the mutated copy from `mutants/src`, so the source, laid out by setu
 layout: `src/memcollab/{store,distill,server,...}` plus tests/. The installed (editable) memcollab and the
 working tree stay untouched: mutmut puts `mutants/src` first on sys.path, ahead of the editable finder.
 
-The selections hold in-process tests only: a test that starts a `memcollab` subprocess runs the installed
-code, so it cannot kill a mutant (and mutmut maps tests to functions from in-process calls anyway). mutmut
-then runs, per mutant, only the selected tests that called the mutated function.
+Speed (a mutant costs a forked pytest run; measured in issue 12, 2 cores):
+- mutmut maps tests to functions and runs, per mutant, only the selected tests that called the mutated
+  function; the selection holds in-process tests only (a test that starts a `memcollab` subprocess runs the installed
+  code, so it cannot kill a mutant; NOT_SUBPROCESS drops those by name);
+- mutation/warm.py (imported once by mutmut's fork server) loads the heavy libraries, conftest, the test
+  modules and the mutated memcollab modules, then freezes the garbage collector, so a child starts in well
+  under a second (was ~3 s: imports, and pytest's end-of-session gc.collect() over torch's objects);
+- mutation/pytest_plugin.py runs a mutant's tests in the order most likely to kill it first (the tests that
+  killed other mutants of its function, then those that killed most, then the fastest), stops at the first
+  failure (-x), gives each mutant BUDGET_S seconds and ends a mutant that hangs; the mutants whose budget
+  ran out get SECOND_BUDGET_S in a second pass (then, if still alive, they count as not killed);
+- fuzz tests draw MEMCOLLAB_FUZZ_EXAMPLES=20 examples.
 
-Prints per file: killed (+ timeout) / total and every survivor; writes build/mutation/<file>/summary.json.
-Not part of `make test`: `make mutation` (hours for all three units on a 2-core machine; pick files with
-UNITS=...). Inside a workspace, `mutmut results` and `mutmut show NAME` give the details.
+Prints per file killed (+ timeout) / total, per unit the aggregate, and every survivor; writes
+build/mutation/all/summary.json. Not part of `make test`: `make mutation` (UNITS=... for some units or
+files). Inside build/mutation/all, `mutmut results` and `mutmut show NAME` give the details.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import re
@@ -30,41 +44,30 @@ import shutil
 import subprocess
 import sys
 import tarfile
-import io
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-WORK = ROOT / "build" / "mutation"
+WORK = ROOT / "build" / "mutation" / "all"
 PACKAGES = ("store", "distill", "server", "eval", "ui")
-NOT_SUBPROCESS = ("not cli and not stdio and not tagged_query_answers_while and not killed_distill and not killed_between"
-                  " and not compaction_racing")
-
-# What each file's mutants are tested with: the fast in-process tests that exercise it (file-specific where
-# given, else its unit's). Tests that start `memcollab` subprocesses are left out (NOT_SUBPROCESS).
-SELECTION = {
-    "distill/validate.py": ["test_validate_rules.py"],
-    "distill/store_constraints.py": ["test_dedup_threshold.py", "test_redact.py", "test_forget_and_filters.py",
-                                     "test_validate_rules.py"],
-    "distill/prompt.py": ["test_poisoning.py", "test_distill.py"],
-    "store/redact.py": ["test_redact.py"],
-    "store/transfer.py": ["test_transfer.py", "test_import_tombstones.py"],
-    "store/forget.py": ["test_forget_and_filters.py", "test_import_tombstones.py"],
-    "store/models.py": ["test_invalid_input.py", "test_redact.py", "test_validate_rules.py", "test_transfer.py"],
-    "store/classify.py": ["test_retrieval.py"],
-    "store/retrieve.py": ["test_retrieval.py"],
-    "store/bank.py": ["test_bank.py", "test_transfer.py", "test_forget_and_filters.py", "test_import_tombstones.py"],
-    "store": ["test_redact.py", "test_transfer.py", "test_forget_and_filters.py", "test_import_tombstones.py",
-              "test_maintain.py", "test_retrieval.py", "test_taxonomy.py", "test_tools.py", "test_invalid_input.py",
-              "test_bank.py"],
-    "distill": ["test_validate_rules.py", "test_distill.py", "test_dedup_threshold.py", "test_tools.py",
-                "test_import_tombstones.py"],
-    "server/tools": ["test_tools.py", "test_invalid_input.py", "test_forget_and_filters.py", "test_distill.py",
-                     "test_redact.py", "test_retrieval.py", "test_maintain.py"],
-}
 UNITS = ("store", "distill", "server/tools")
+BUDGET_S = 4.0  # wall seconds of tests per mutant in the first pass (--budget; 0 = none)
+SECOND_BUDGET_S = 20.0  # for the mutants that ran out of it, in a second pass
+
+# The tests: every test file under tests/ except these, which start `memcollab` subprocesses (they run the
+# installed code, so they cannot kill a mutant), test the eval/ui rooms, or need bench/. A new test file is
+# picked up by itself (mutmut measures the new tests and keeps every other result). Single tests that start
+# subprocesses are dropped by name (NOT_SUBPROCESS).
+NOT_TESTS = ["test_cli_errors.py", "test_concurrency.py", "test_crash.py", "test_distill_crash_point.py",
+             "test_distill_resume.py", "test_eval_agent.py", "test_eval_cli.py", "test_eval_e2e.py",
+             "test_eval_llm.py", "test_eval_tasks.py", "test_eval_verify.py", "test_http.py", "test_http_ts.py",
+             "test_import_vectors.py", "test_judge.py", "test_readme.py", "test_retrieval_eval.py", "test_stdio.py",
+             "test_ui_browser.py"]
+NOT_SUBPROCESS = ("not cli and not stdio and not tagged_query_answers_while and not another_process_sees"
+                  " and not import_then_start and not two_servers and not compaction_racing")
 PRELOAD = ["pytest", "anyio", "hypothesis", "pydantic", "numpy", "pyarrow", "pyarrow.compute", "lancedb",
            "lancedb.index", "mcp", "mcp.server", "litellm", "torch", "sentence_transformers", "filelock", "yaml",
-           "conftest", "support.fake_llm"]
+           "mutmut_warm"]
 
 
 def files_of(target: str) -> list[str]:
@@ -77,10 +80,12 @@ def files_of(target: str) -> list[str]:
     return sorted(str(p.relative_to(ROOT)) for p in (ROOT / target).glob("*.py") if p.name != "__init__.py")
 
 
-def tests_for(target: str) -> list[str]:
-    if target in SELECTION:
-        return SELECTION[target]
-    return SELECTION[max((u for u in UNITS if target.startswith(u + "/")), key=len)]
+def module_of(file: str) -> str:
+    return "memcollab." + file.removesuffix(".py").replace("/", ".")
+
+
+def unit_of(file: str) -> str:
+    return max((u for u in UNITS if file.startswith(u + "/")), key=len)
 
 
 def copy_tree(dest: Path, rev: str | None) -> str:
@@ -116,32 +121,36 @@ def copy_tree(dest: Path, rev: str | None) -> str:
     return head + ("+dirty" if dirty else "")
 
 
-def write_config(dest: Path, target: str) -> None:
-    """mutmut's configuration for this unit. A different configuration (targets, tests) starts from scratch:
-    mutmut keeps the test-to-function map of its previous run and would reuse a stale one."""
-    tests = [f"tests/{t}" for t in tests_for(target) if (dest / "tests" / t).exists()]
-    sources = [f"src/memcollab/{target}"]
-    also = ["src/memcollab/__init__.py"] + [f"src/memcollab/{p}" for p in PACKAGES]
+def write_config(dest: Path) -> None:
+    """mutmut's configuration, the same for every run (a different one starts the workspace from scratch:
+    mutmut would otherwise reuse a stale test-to-function map), and the two helper modules."""
+    tests = ["tests", *(f"--ignore=tests/{t}" for t in NOT_TESTS)]
+    sources = [f"src/memcollab/{u}" for u in UNITS]
+    also = ["src/memcollab/__init__.py", "mutmut_plugin.py", "mutmut_warm.py"] + [f"src/memcollab/{p}" for p in PACKAGES]
     q = lambda xs: "[" + ", ".join(json.dumps(x) for x in xs) + "]"  # noqa: E731
     config = f"""[tool.mutmut]
 source_paths = {q(sources)}
 do_not_mutate = ["*/__init__.py"]
 also_copy = {q(also)}
 pytest_add_cli_args_test_selection = {q([*tests, "-k", NOT_SUBPROCESS])}
-pytest_add_cli_args = ["-p", "no:cacheprovider", "-q", "-x"]
+pytest_add_cli_args = ["-p", "no:cacheprovider", "-p", "no:unraisableexception", "-p", "mutmut_plugin", "-q", "-x"]
 # a forkserver, not fork: mutmut's main process has run the tests, and forking a process whose LanceDB runtime
-# is live can deadlock the child (seen here). The server imports the heavy libraries once (no connection yet).
+# is live can deadlock the child (seen here). The server imports the heavy libraries and the test modules once
+# (preload.txt ends with mutmut_warm), no store open and no model loaded.
 process_isolation = "forkserver"
 forkserver_warmup = "import"
 preload_modules_file = "preload.txt"
 timeout_multiplier = 4.0
-timeout_constant = 30.0  # seconds: pytest start-up in each forked child on a busy machine
+timeout_constant = 30.0  # seconds; mutmut_plugin's watchdog ends a hanging mutant sooner
 
 [tool.pytest.ini_options]
 testpaths = ["tests"]
 markers = ["slow: long-running tests"]
 addopts = "-m 'not slow' -p no:cacheprovider"
 """
+    here = Path(__file__).resolve().parent
+    shutil.copy2(here / "pytest_plugin.py", dest / "mutmut_plugin.py")
+    shutil.copy2(here / "warm.py", dest / "mutmut_warm.py")
     (dest / "preload.txt").write_text("\n".join(PRELOAD) + "\n")
     cfg = dest / "pyproject.toml"
     if not cfg.exists() or cfg.read_text() != config:
@@ -149,65 +158,101 @@ addopts = "-m 'not slow' -p no:cacheprovider"
     cfg.write_text(config)
 
 
-def mutmut(dest: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def mutmut(dest: Path, *args: str, budget: float = 0) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True", "HF_HUB_OFFLINE": "1",
-           "TOKENIZERS_PARALLELISM": "false", "MEMCOLLAB_FUZZ_EXAMPLES": "20"}
+           "TOKENIZERS_PARALLELISM": "false", "MEMCOLLAB_FUZZ_EXAMPLES": "20",
+           "MUTATION_BUDGET_S": str(budget)}
     exe = str(Path(sys.executable).parent / "mutmut")
     return subprocess.run(["nice", "-n", "10", exe, *args], cwd=dest, env=env, capture_output=True, text=True)
 
 
-def summarize(dest: Path, target: str, measured: str) -> dict:
+def results(dest: Path) -> dict[str, str]:
+    """Every mutant's status, by name."""
     out = mutmut(dest, "results", "--all", "true").stdout
     status: dict[str, str] = {}
     for line in out.splitlines():
         m = re.match(r"\s*([\w.ǁ]+__mutmut_\d+): (.+)$", line)
         if m:
             status[m.group(1)] = m.group(2).strip()
-    killed = sum(1 for s in status.values() if s in ("killed", "timeout", "caught by type check"))
-    survivors = sorted(k for k, s in status.items() if s not in ("killed", "timeout", "caught by type check"))
-    summary = {"target": target, "tests": tests_for(target), "measured_on": measured, "total": len(status), "killed": killed,
-               "score": round(killed / len(status), 4) if status else None,
-               "survivors": {k: status[k] for k in survivors}}
-    (dest / "summary.json").write_text(json.dumps(summary, indent=2))
-    return summary
+    return status
+
+
+KILLED = ("killed", "timeout", "caught by type check")
+OUT_OF_BUDGET = "check was interrupted by user"  # how mutmut names pytest's exit 2: mutmut_plugin stopped it
+
+
+def summarize(status: dict[str, str], files: list[str], measured: str, budget: float) -> dict:
+    """killed (+ timeout) / total per file and per unit; every mutant not killed is listed."""
+    per_file = {}
+    for f in files:
+        mine = {k: v for k, v in status.items() if k.startswith(module_of(f) + ".")}
+        killed = sum(1 for v in mine.values() if v in KILLED)
+        per_file[f] = {"killed": killed, "total": len(mine),
+                       "not_killed": {k: v for k, v in sorted(mine.items()) if v not in KILLED}}
+    per_unit: dict[str, dict[str, int]] = {}
+    for f, r in per_file.items():
+        u = per_unit.setdefault(unit_of(f), {"killed": 0, "total": 0})
+        u["killed"] += r["killed"]
+        u["total"] += r["total"]
+    return {"measured_on": measured, "budget_s": [budget, SECOND_BUDGET_S],
+            "units": per_unit, "files": per_file}
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("targets", nargs="*", default=list(UNITS), help="units or files (default: all three units)")
     ap.add_argument("--rev", help="measure this commit instead of the working tree")
-    ap.add_argument("--children", type=int, default=1, help="mutants tested at once (default 1)")
+    ap.add_argument("--children", type=int, default=2, help="mutants tested at once (default 2)")
+    ap.add_argument("--survivors", action="store_true", help="re-test only the targets' mutants not killed last time")
+    ap.add_argument("--fresh", action="store_true", help="start the workspace from scratch")
     ap.add_argument("--show", action="store_true", help="print each survivor's diff")
+    ap.add_argument("--budget", type=float, default=BUDGET_S, help=f"first-pass seconds per mutant (default {BUDGET_S:.0f})")
     args = ap.parse_args(argv)
     files = list(dict.fromkeys(f for t in args.targets for f in files_of(t)))
-    failed = 0
-    totals: dict[str, list[int]] = {}
-    for target in files:
-        dest = WORK / target.replace("/", "-").removesuffix(".py")
-        dest.mkdir(parents=True, exist_ok=True)
-        measured = copy_tree(dest, args.rev)
-        write_config(dest, target)
-        print(f"== {target} on {measured} with {' '.join(tests_for(target))}", flush=True)
-        r = mutmut(dest, "run", "--max-children", str(args.children))
-        (dest / "run.log").write_text(r.stdout + r.stderr)
-        if r.returncode != 0:
-            print(f"mutmut run failed for {target} (see {dest / 'run.log'}):\n{(r.stdout + r.stderr)[-2000:]}")
-            failed += 1
-            continue
-        s = summarize(dest, target, measured)
-        unit = max((u for u in UNITS if target.startswith(u + "/")), key=len)
-        totals.setdefault(unit, [0, 0])
-        totals[unit][0] += s["killed"]
-        totals[unit][1] += s["total"]
-        print(f"{target}: {s['killed']}/{s['total']} killed = {100 * (s['score'] or 0):.1f}%", flush=True)
-        for name, st in s["survivors"].items():
-            if args.show:
-                print(mutmut(dest, "show", name).stdout)
-            else:
-                print(f"  {st}: {name}")
-    for unit, (killed, total) in totals.items():
-        print(f"{unit} (files measured in this run): {killed}/{total} killed = {100 * killed / max(total, 1):.1f}%")
-    return 1 if failed else 0
+    WORK.mkdir(parents=True, exist_ok=True)
+    if args.fresh:
+        shutil.rmtree(WORK / "mutants", ignore_errors=True)
+    measured = copy_tree(WORK, args.rev)
+    write_config(WORK)
+    if args.survivors:
+        before = results(WORK)
+        names = [k for k, v in before.items() if v not in KILLED and any(k.startswith(module_of(f) + ".") for f in files)]
+        if not names:
+            print("no survivors to re-test")
+            return 0
+    elif set(args.targets) >= set(UNITS):
+        names = []  # everything; mutants that have a result keep it
+    else:
+        names = [module_of(f) + ".*" for f in files]
+    print(f"== {len(files)} files on {measured}; {len(names) or 'all'} mutant names; tests: tests/ but {len(NOT_TESTS)} files",
+          flush=True)
+    started = time.monotonic()
+    r = mutmut(WORK, "run", "--max-children", str(args.children), *names, budget=args.budget)
+    print(f"first pass: {(time.monotonic() - started) / 60:.1f} min", flush=True)
+    (WORK / "run.log").write_text(r.stdout + r.stderr)
+    rate = re.findall(r"([\d.]+) mutations/second", r.stdout)
+    if r.returncode != 0:
+        print(f"mutmut run failed (see {WORK / 'run.log'}):\n{(r.stdout + r.stderr)[-2000:]}")
+        return 1
+    # Second pass: the mutants whose budget ran out get SECOND_BUDGET_S, their tests now ordered by what the
+    # first pass learned (the tests that killed their function's other mutants first).
+    spent = [k for k, v in results(WORK).items() if v == OUT_OF_BUDGET and any(k.startswith(module_of(f) + ".") for f in files)]
+    if spent:
+        print(f"second pass: {len(spent)} mutants ran out of their {args.budget:.0f} s; {SECOND_BUDGET_S:.0f} s each", flush=True)
+        r = mutmut(WORK, "run", "--max-children", str(args.children), *spent, budget=SECOND_BUDGET_S)
+        (WORK / "run2.log").write_text(r.stdout + r.stderr)
+        print(f"both passes: {(time.monotonic() - started) / 60:.1f} min", flush=True)
+    s = summarize(results(WORK), files, measured, args.budget)
+    (WORK / "summary.json").write_text(json.dumps(s, indent=2, ensure_ascii=False))
+    for f, fr in s["files"].items():
+        print(f"{f}: {fr['killed']}/{fr['total']} killed = {100 * fr['killed'] / max(fr['total'], 1):.1f}%", flush=True)
+        for name, st in fr["not_killed"].items():
+            print(mutmut(WORK, "show", name).stdout if args.show else f"  {st}: {name}")
+    for unit, u in s["units"].items():
+        print(f"{unit}: {u['killed']}/{u['total']} killed = {100 * u['killed'] / max(u['total'], 1):.1f}%")
+    if rate:
+        print(f"rate: {float(rate[-1]) * 60:.1f} mutants/min")
+    return 0
 
 
 if __name__ == "__main__":

@@ -1,0 +1,89 @@
+"""pytest plugin for mutation runs (loaded with `-p mutmut_plugin` in the workspace, see run.py).
+
+mutmut 3 runs, for each mutant, the selected tests that called the mutated function in its stats run, with
+`-x`. This plugin makes that run cheap:
+- order: the tests that killed an earlier mutant of the same function first (remembered in
+  mutmut_killers/<function>), then the tests that killed the most mutants so far, then the fastest (mutmut's
+  measured durations); so a killed mutant usually stops at its first test;
+- a budget of MUTATION_BUDGET_S seconds of wall time per mutant (0 = none): once it is spent, no further
+  test starts and the mutant ends "interrupted" (exit 2), which run.py counts as not killed, never as killed;
+- a watchdog: a mutant that makes a test hang ends as a timeout (exit 36) after 3 x the budget + 60 s,
+  not after mutmut's own wall limit, which grows with every test that covers the function.
+Outside a mutant's run (stats, clean run) it only orders the tests by duration.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+
+_TIMEOUT_EXIT = 36  # mutmut files this exit code as "timeout"
+_KILLERS = Path("mutmut_killers")
+_mutant = os.environ.get("MUTANT_UNDER_TEST", "")
+_function = _mutant.rsplit("__mutmut_", 1)[0] if "__mutmut_" in _mutant else ""
+_started = time.monotonic()
+_session = None
+
+
+def _durations() -> dict[str, float]:
+    try:
+        return json.loads(Path("mutmut-stats.json").read_text())["duration_by_test"]
+    except (OSError, ValueError, KeyError):
+        return {}
+
+
+def _budget() -> float:
+    return float(os.environ.get("MUTATION_BUDGET_S", "0") or 0)
+
+
+def _killers() -> tuple[set[str], Counter[str]]:
+    """The tests that killed mutants of this function, and how many mutants each test has killed overall."""
+    mine: set[str] = set()
+    overall: Counter[str] = Counter()
+    for path in _KILLERS.glob("*") if _KILLERS.is_dir() else ():
+        try:
+            names = path.read_text().splitlines()
+        except OSError:
+            continue
+        overall.update(names)
+        if path.name == _function:
+            mine.update(names)
+    return mine, overall
+
+
+def pytest_configure(config) -> None:  # noqa: ANN001
+    global _mutant, _function, _started
+    # the fork server imports this module once; each child reads its own mutant
+    _mutant = os.environ.get("MUTANT_UNDER_TEST", "")
+    _function = _mutant.rsplit("__mutmut_", 1)[0] if "__mutmut_" in _mutant else ""
+    _started = time.monotonic()
+    if _function and _budget():
+        watchdog = threading.Timer(3 * _budget() + 60, os._exit, args=(_TIMEOUT_EXIT,))
+        watchdog.daemon = True
+        watchdog.start()
+
+
+def pytest_sessionstart(session) -> None:  # noqa: ANN001
+    global _session
+    _session = session
+
+
+def pytest_collection_modifyitems(session, config, items) -> None:  # noqa: ANN001
+    durations = _durations()
+    mine, overall = _killers() if _function else (set(), Counter())
+    items.sort(key=lambda item: (item.nodeid not in mine, -overall[item.nodeid], durations.get(item.nodeid, 0.0)))
+
+
+def pytest_runtest_logreport(report) -> None:  # noqa: ANN001
+    if not _function:
+        return
+    if report.failed:
+        _KILLERS.mkdir(exist_ok=True)
+        with open(_KILLERS / _function, "a") as f:  # one short append: safe with parallel children
+            f.write(report.nodeid + "\n")
+    elif report.when == "teardown" and _budget() and time.monotonic() - _started > _budget() and _session:
+        _session.shouldstop = "mutation budget spent"
