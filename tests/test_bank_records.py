@@ -82,3 +82,13 @@ def test_trajectories_for_task_returns_that_task_only(bank):
     bank.add_trajectories([a, b])
     assert [t.id for t in bank.trajectories_for_task(a.task_id)] == [a.id]
     assert bank.trajectories_for_task("nope") == []
+
+
+@pytest.mark.parametrize("message", ["Commit conflict for version 7", "Retryable commit error",
+                                     "concurrent transaction", "Version 4 WAS ALREADY COMMITTED",
+                                     "too many concurrent writers"])
+def test_each_conflict_phrase_alone_counts_as_a_conflict(message):
+    from memcollab.store.bank import _is_conflict
+
+    assert _is_conflict(RuntimeError(message))
+    assert not _is_conflict(ValueError("No field named x"))
