@@ -37,6 +37,16 @@ def test_progress_total_can_be_set_later():
     assert out.getvalue().startswith("import: 2/5 done in ")
 
 
+def test_progress_total_set_later_reaches_the_terminal_bar():
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    with progress("import", stream=Terminal()) as bar:
+        bar.set_total(7)
+        assert bar.total == 7 and bar._rich.tasks[0].total == 7
+
+
 def test_background_load_makes_the_model_ready():
     from memcollab.store import embed
 

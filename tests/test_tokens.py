@@ -116,10 +116,12 @@ def test_last_use_is_written_at_most_once_a_minute(bank, monkeypatch):
 
 def test_write_last_used_records_the_time_and_never_raises(bank, tmp_path):
     add_token(bank, "ci", "read")
+    add_token(bank, "other", "read")
     before = time.time()
     TokenChecker(bank)._write_last_used("ci")
-    (info,) = list_tokens(bank)
+    info, other = list_tokens(bank)
     assert info.last_used is not None and before - 5 < info.last_used.timestamp() < time.time() + 5
+    assert other.last_used is None  # only the token that was used
 
     a_file = tmp_path / "not-a-store"
     a_file.write_text("x")
