@@ -33,10 +33,10 @@ bench: $(STAMP)
 
 # Not part of `make test` (UNITS="store/redact.py ..." for some files or units): mutation testing of store/, distill/,
 # server/tools/ with mutmut 3 in one workspace, niced; the score per file and unit and every survivor go to stdout
-# and build/mutation/all/summary.json.
+# and build/mutation/all/summary.json. SAMPLE=N: N random mutants per unit (a score with its 95 % interval).
 mutation: $(STAMP)
 	$(PY) -m pip install -q --disable-pip-version-check -e '.[test,mutation]' >&2
-	$(PY) mutation/run.py $(UNITS)
+	$(PY) mutation/run.py $(UNITS) $(if $(SAMPLE),--sample $(SAMPLE))
 
 # The deliberate breaks of issue 12, each applied alone to a copy: every one must be caught by default tests.
 breaks: $(STAMP)

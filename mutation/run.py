@@ -198,6 +198,33 @@ def summarize(status: dict[str, str], files: list[str], measured: str, budget: f
             "units": per_unit, "files": per_file}
 
 
+def all_mutants(dest: Path) -> dict[str, int | None]:
+    """Every generated mutant and its exit code (None: not tested yet), from mutmut's per-file .meta files."""
+    out: dict[str, int | None] = {}
+    for meta in sorted((dest / "mutants" / "src").rglob("*.py.meta")):
+        out.update(json.loads(meta.read_text())["exit_code_by_key"])
+    return out
+
+
+def sample(dest: Path, files: list[str], n: int, seed: int) -> list[str]:
+    """n mutants drawn uniformly at random from each unit of the targets (n per unit), for a score with a known
+    error when a full run does not fit; those already killed are not tested again (more tests cannot revive
+    them). The draw is written to sample.json, so the score is computed over exactly these mutants."""
+    import random
+
+    # brings the mutants (and mutmut's test map) up to date with the copied source and tests, then stops:
+    # there is no such mutant
+    mutmut(dest, "run", "no-such-mutant")
+    codes = all_mutants(dest)
+    drawn: list[str] = []
+    for unit in dict.fromkeys(unit_of(f) for f in files):
+        mods = [module_of(f) + "." for f in files if unit_of(f) == unit]
+        pool = sorted(k for k in codes if any(k.startswith(m) for m in mods))
+        drawn += random.Random(seed).sample(pool, min(n, len(pool)))
+    (dest / "sample.json").write_text(json.dumps(sorted(drawn), indent=1))
+    return [k for k in drawn if codes[k] not in (1, 3, 36, -24, 24, 152, 255)]
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("targets", nargs="*", default=list(UNITS), help="units or files (default: all three units)")
@@ -206,6 +233,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--survivors", action="store_true", help="re-test only the targets' mutants not killed last time")
     ap.add_argument("--fresh", action="store_true", help="start the workspace from scratch")
     ap.add_argument("--show", action="store_true", help="print each survivor's diff")
+    ap.add_argument("--sample", type=int, default=0,
+                    help="test N mutants drawn at random (--seed) from the targets' units instead of all of them")
+    ap.add_argument("--seed", type=int, default=12)
     ap.add_argument("--budget", type=float, default=BUDGET_S, help=f"first-pass seconds per mutant (default {BUDGET_S:.0f})")
     args = ap.parse_args(argv)
     files = list(dict.fromkeys(f for t in args.targets for f in files_of(t)))
@@ -220,6 +250,10 @@ def main(argv: list[str] | None = None) -> int:
         if not names:
             print("no survivors to re-test")
             return 0
+    elif args.sample:
+        names = sample(WORK, files, args.sample, args.seed)
+        if not names:
+            print("every sampled mutant is killed already")
     elif set(args.targets) >= set(UNITS):
         names = []  # everything; mutants that have a result keep it
     else:
@@ -227,6 +261,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"== {len(files)} files on {measured}; {len(names) or 'all'} mutant names; tests: tests/ but {len(NOT_TESTS)} files",
           flush=True)
     started = time.monotonic()
+    if args.sample and not names:
+        return report(args, files, measured)
     r = mutmut(WORK, "run", "--max-children", str(args.children), *names, budget=args.budget)
     print(f"first pass: {(time.monotonic() - started) / 60:.1f} min", flush=True)
     (WORK / "run.log").write_text(r.stdout + r.stderr)
@@ -236,22 +272,34 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     # Second pass: the mutants whose budget ran out get SECOND_BUDGET_S, their tests now ordered by what the
     # first pass learned (the tests that killed their function's other mutants first).
-    spent = [k for k, v in results(WORK).items() if v == OUT_OF_BUDGET and any(k.startswith(module_of(f) + ".") for f in files)]
+    spent = [k for k, v in results(WORK).items() if v == OUT_OF_BUDGET and any(k.startswith(module_of(f) + ".") for f in files)
+             and (not args.sample or k in names)]
     if spent:
         print(f"second pass: {len(spent)} mutants ran out of their {args.budget:.0f} s; {SECOND_BUDGET_S:.0f} s each", flush=True)
         r = mutmut(WORK, "run", "--max-children", str(args.children), *spent, budget=SECOND_BUDGET_S)
         (WORK / "run2.log").write_text(r.stdout + r.stderr)
         print(f"both passes: {(time.monotonic() - started) / 60:.1f} min", flush=True)
-    s = summarize(results(WORK), files, measured, args.budget)
+    if rate:
+        print(f"rate (first pass): {float(rate[-1]) * 60:.1f} mutants/min")
+    return report(args, files, measured)
+
+
+def report(args: argparse.Namespace, files: list[str], measured: str) -> int:
+    status = results(WORK)
+    if args.sample:
+        drawn = set(json.loads((WORK / "sample.json").read_text()))
+        status = {k: v for k, v in status.items() if k in drawn}
+    s = summarize(status, files, measured, args.budget)
     (WORK / "summary.json").write_text(json.dumps(s, indent=2, ensure_ascii=False))
     for f, fr in s["files"].items():
         print(f"{f}: {fr['killed']}/{fr['total']} killed = {100 * fr['killed'] / max(fr['total'], 1):.1f}%", flush=True)
         for name, st in fr["not_killed"].items():
             print(mutmut(WORK, "show", name).stdout if args.show else f"  {st}: {name}")
     for unit, u in s["units"].items():
-        print(f"{unit}: {u['killed']}/{u['total']} killed = {100 * u['killed'] / max(u['total'], 1):.1f}%")
-    if rate:
-        print(f"rate: {float(rate[-1]) * 60:.1f} mutants/min")
+        k, t = u["killed"], max(u["total"], 1)
+        # a sample's score carries a 95 % interval (normal approximation)
+        err = f" ± {196 * ((k / t) * (1 - k / t) / t) ** 0.5:.1f} (95 %, {t} sampled)" if args.sample else ""
+        print(f"{unit}: {k}/{u['total']} killed = {100 * k / t:.1f}%{err}")
     return 0
 
 
