@@ -42,7 +42,11 @@ sys.path.insert(0, str(ROOT / "tests"))  # the real-server helpers the tests use
 from bench_server import fill, pct, record_lines  # noqa: E402
 from support.http_server import MEMCOLLAB, http_client, http_server, serve_env  # noqa: E402
 
+from memcollab.store.maintain import AUTO_EVERY  # noqa: E402
+
 GET_SHARE = 0.7
+# The servers run with automatic maintenance as shipped (the tests' helpers turn it off).
+SHIPPED = {"MEMCOLLAB_AUTO_MAINTAIN": str(AUTO_EVERY)}
 
 
 def tags() -> list[tuple[str, str]]:
@@ -56,7 +60,7 @@ async def stdio_session(store: Path):
     from mcp import Client
     from mcp.client.stdio import StdioServerParameters
 
-    p = StdioServerParameters(command=MEMCOLLAB, args=["serve"], env=serve_env(store))
+    p = StdioServerParameters(command=MEMCOLLAB, args=["serve"], env=serve_env(store, **SHIPPED))
     async with Client(p, mode="legacy") as c:
         yield c
 
@@ -146,7 +150,7 @@ async def run_http(store: str | Path, clients: int, seconds: float, log_dir: Pat
                    *serve_args: str) -> dict[str, dict]:
     from contextlib import AsyncExitStack
 
-    with http_server(store, log_dir, *serve_args) as srv:
+    with http_server(store, log_dir, *serve_args, **SHIPPED) as srv:
         async with AsyncExitStack() as stack:
             sessions = [await stack.enter_async_context(http_client(srv.url, token)) for _ in range(clients)]
             await sessions[0].call_tool("memory_status", {})
