@@ -14,6 +14,7 @@ lancedb and pyarrow are imported lazily: the server must answer `tools/list` bef
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -66,6 +67,20 @@ def is_in(column: str, values: Iterable[str]) -> str:
     return f"{column} IN ({', '.join(sql_str(v) for v in vals)})"
 
 
+def arrow_rows(table: str, rows: list[dict[str, Any]]) -> pa.Table:
+    """Rows as an Arrow table of the table's schema, for an append: LanceDB's own conversion of a list of dicts
+    cost ~10% of a one-row append's CPU. Each row must have exactly the schema's columns (a missing key would
+    silently become a null)."""
+    import pyarrow as pa
+
+    schema = _schemas()[table]
+    for r in rows:
+        if r.keys() != set(schema.names):
+            raise ValueError(f"a {table} row does not match its schema: {sorted(r.keys() ^ set(schema.names))}")
+    return pa.Table.from_pylist(rows, schema=schema)
+
+
+@functools.cache
 def _schemas() -> dict[str, pa.Schema]:
     import pyarrow as pa
 

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from .bank import Bank, _pair, _traj_row, eq, is_in, retry
+from .bank import Bank, _pair, _traj_row, arrow_rows, eq, is_in, retry
 from .bm25 import BM25
 from .models import ContrastPair, MemoryRecord, Trajectory
 
@@ -289,7 +289,8 @@ class Caches:
                 if fresh:
                     new.append(t)
             if new:
-                after = int(bank.appender("trajectories").add([_traj_row(t) for t in new]).version)
+                after = int(bank.appender("trajectories").add(arrow_rows("trajectories", [_traj_row(t) for t in new]))
+                            .version)
 
                 def apply(items: dict[Any, Any]) -> None:
                     for t in new:
@@ -309,7 +310,7 @@ class Caches:
         new = [p for p in {p.id: p for p in pairs}.values() if p.id not in by_task[p.task_id]]
         if not new:
             return True
-        after = int(self.bank.appender("pairs").add([p.model_dump() for p in new]).version)
+        after = int(self.bank.appender("pairs").add(arrow_rows("pairs", [p.model_dump() for p in new])).version)
 
         def apply(items: dict[Any, Any]) -> None:
             for p in new:
