@@ -126,3 +126,16 @@ def test_write_last_used_records_the_time_and_never_raises(bank, tmp_path):
     a_file = tmp_path / "not-a-store"
     a_file.write_text("x")
     TokenChecker(Bank(a_file))._write_last_used("ci")  # the store cannot be opened: logged, not raised
+
+
+def test_last_use_is_stored_in_utc_whatever_the_local_zone(bank, monkeypatch):
+    add_token(bank, "ci", "read")
+    monkeypatch.setenv("TZ", "Asia/Tokyo")
+    time.tzset()
+    try:
+        TokenChecker(bank)._write_last_used("ci")
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+    (info,) = list_tokens(bank)
+    assert abs(info.last_used.timestamp() - time.time()) < 600
