@@ -1,0 +1,48 @@
+"""The vector table's backfill and the classifier's threshold, with the real packaged embedding model over
+real LanceDB in a temp dir."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import import_records, record_line
+from memcollab.store.classify import classify
+from memcollab.store.embed import get_embedder
+from memcollab.store.models import TrajectoryIn
+from memcollab.store.vectors import backfill, coverage, vector_index
+
+
+@pytest.fixture(scope="module")
+def embedder():
+    return get_embedder()
+
+
+def _fill(bank) -> None:
+    import_records(bank, [
+        record_line("math", "algebra", "Solve 2x + 3 = 7", ("a linear equation", "isolate x", "guessing")),
+        record_line("math", "algebra", "Solve 5x = 20", ("a linear equation", "divide both sides", "guessing"))])
+    bank.add_trajectories([
+        TrajectoryIn(task="Solve 3x - 1 = 8", model="m", outcome="correct", final_answer="3", category="math",
+                     subcategory="algebra").to_trajectory(),
+        TrajectoryIn(task="Solve 4x = 12", model="m", outcome="correct", final_answer="3", category="math",
+                     subcategory="algebra").to_trajectory(),
+        TrajectoryIn(task="An untagged task", model="m", outcome="correct", final_answer="1").to_trajectory()])
+
+
+def test_backfill_embeds_records_and_tagged_tasks_once(bank, embedder):
+    _fill(bank)
+    assert backfill(bank, embedder) == 4  # two records, two tagged tasks; the untagged one has no tag to vote
+    index = vector_index(bank, embedder)
+    assert sorted(r["kind"] for r in index.rows) == ["record", "record", "task", "task"]
+    tasks = {r["ref_id"]: (r["category"], r["subcategory"]) for r in index.rows if r["kind"] == "task"}
+    assert set(tasks.values()) == {("math", "algebra")}
+    assert all(r["id"] == "vt-" + r["ref_id"] for r in index.rows if r["kind"] == "task")
+    assert coverage(bank, embedder) == (2, 2)
+    assert backfill(bank, embedder) == 0  # nothing is embedded twice
+
+
+def test_a_confidence_equal_to_the_threshold_is_enough(bank, embedder):
+    _fill(bank)
+    backfill(bank, embedder)
+    got = classify(bank, embedder, "Solve 7x = 14", threshold=1.0)  # every vote is math/algebra: confidence 1.0
+    assert (got.category, got.subcategory, got.confidence) == ("math", "algebra", 1.0)
