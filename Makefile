@@ -34,6 +34,8 @@ bench: $(STAMP)
 # Not part of `make test` (UNITS="store/redact.py ..." for some files or units): mutation testing of store/, distill/,
 # server/tools/ with mutmut 3 in one workspace, niced; the score per file and unit and every survivor go to stdout
 # and build/mutation/all/summary.json. SAMPLE=N: N random mutants per unit (a score with its 95 % interval).
+# a full run (SAMPLE=) takes hours on this 2-core machine; the default sample fits in under an hour
+SAMPLE ?= 100
 mutation: $(STAMP)
 	$(PY) -m pip install -q --disable-pip-version-check -e '.[test,mutation]' >&2
 	$(PY) mutation/run.py $(UNITS) $(if $(SAMPLE),--sample $(SAMPLE))

@@ -52,7 +52,7 @@ WORK = ROOT / "build" / "mutation" / "all"
 PACKAGES = ("store", "distill", "server", "eval", "ui")
 UNITS = ("store", "distill", "server/tools")
 BUDGET_S = 4.0  # wall seconds of tests per mutant in the first pass (--budget; 0 = none)
-SECOND_BUDGET_S = 20.0  # for the mutants that ran out of it, in a second pass
+SECOND_BUDGET_S = 10.0  # for the mutants that ran out of it, in a second pass
 
 # The tests: every test file under tests/ except these, which start `memcollab` subprocesses (they run the
 # installed code, so they cannot kill a mutant), test the eval/ui rooms, or need bench/. A new test file is
