@@ -61,3 +61,18 @@ def test_export_counts_each_kind_and_writes_text_as_is(bank):
     assert [json.loads(line)["type"] for line in text.splitlines()] == ["record", "record"]
     fresh = Bank(bank.path.parent / "copy")
     assert import_jsonl(fresh, text.splitlines(), progress=lambda _m: None)["stored"]["record"] == 2
+
+
+def test_minimal_trajectory_lines_are_paired_after_the_import(bank):
+    from memcollab.distill.pairing import pair_tasks
+
+    lines = [json.dumps({"type": "trajectory", "task": t, "model": m, "outcome": o, "final_answer": a})
+             for t, m, o, a in [("How many legs has a spider?", "m1", "correct", "8"),
+                                ("How many legs has a spider?", "m2", "incorrect", "6"),
+                                ("How many legs has an ant?", "m1", "correct", "6"),
+                                ("How many legs has an ant?", "m2", "incorrect", "4")]]
+    report = import_jsonl(bank, lines, progress=lambda _m: None)
+    assert len(report["tasks_to_pair"]) == 2 and bank.pairs() == []
+    assert pair_tasks(bank, sorted(report["tasks_to_pair"]) * 2) == 2  # repeats count once
+    assert {(p.preferred_model, p.unpreferred_model) for p in bank.pairs()} == {("m1", "m2")}
+    assert len(bank.pairs()) == 2

@@ -3,9 +3,11 @@ real LanceDB in a temp dir."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from conftest import import_records, record_line
+from memcollab.store.bank import Bank
 from memcollab.store.classify import classify
 from memcollab.store.embed import get_embedder
 from memcollab.store.models import TrajectoryIn
@@ -46,3 +48,34 @@ def test_a_confidence_equal_to_the_threshold_is_enough(bank, embedder):
     backfill(bank, embedder)
     got = classify(bank, embedder, "Solve 7x = 14", threshold=1.0)  # every vote is math/algebra: confidence 1.0
     assert (got.category, got.subcategory, got.confidence) == ("math", "algebra", 1.0)
+
+
+def test_another_process_loads_the_same_vectors_from_the_table(bank, embedder):
+    _fill(bank)
+    backfill(bank, embedder)
+    mine = vector_index(bank, embedder)
+    fresh = vector_index(Bank(bank.path), embedder)  # empty caches: read back from the vector table
+    assert sorted(r["id"] for r in fresh.rows) == sorted(r["id"] for r in mine.rows) and len(fresh.rows) == 4
+    assert fresh.records == 2 and fresh.ids == mine.ids
+    by_id = {r["id"]: r for r in fresh.rows}
+    assert all(by_id[r["id"]] == r for r in mine.rows)  # kind, ref_id and tags too
+    assert np.allclose(fresh.matrix[[fresh.rows.index(by_id[r["id"]]) for r in mine.rows]], mine.matrix)
+
+
+def test_each_taxonomy_gets_its_own_vectors(tmp_path, bank, embedder):
+    import json
+
+    from memcollab.store.taxonomy import load_taxonomy
+
+    def one(name: str, sub: str, what: str):
+        path = tmp_path / f"{name}.json"
+        path.write_text(json.dumps({"domain": "only", "categories": [
+            {"name": name, "subcategories": [{"name": sub, "description": what}]}]}))
+        tax = load_taxonomy(path)
+        tax.domains = [d for d in tax.domains if d.domain == "only"]
+        return tax
+
+    cooking = one("Cooking", "Bread", "baking bread with yeast and flour")
+    music = one("Music", "Guitar", "playing chords on a guitar")
+    assert classify(bank, embedder, "How long should bread dough rise?", taxonomy=cooking).category == "Cooking"
+    assert classify(bank, embedder, "How do I tune a guitar?", taxonomy=music).category == "Music"
