@@ -81,8 +81,12 @@ def maintain(bank: Bank, keep_versions_for: timedelta = KEEP_VERSIONS_FOR,
                 before = _fragments(tbl)
                 if bank.location.remote:  # no insert lock reaches another machine: drop racing duplicates
                     report.setdefault("duplicates_removed", {})[name] = remove_duplicates(bank, name)
-                retry(lambda t=tbl: t.optimize(cleanup_older_than=keep_versions_for, delete_unverified=False),
-                      f"optimize {name}")
+                # Appends wait while the table is compacted (the insert lock every local writer takes): under a
+                # steady stream of appends, LanceDB's compaction kept losing its commit to them and retried for
+                # minutes, leaving every fragment in place (and maintenance stuck in that call).
+                with bank.location.insert_lock(name):
+                    retry(lambda t=tbl: t.optimize(cleanup_older_than=keep_versions_for, delete_unverified=False),
+                          f"optimize {name}")
                 report[name] = {"fragments_before": before, "fragments_after": _fragments(tbl)}
                 if bar is not None:
                     bar.advance(note=name)
