@@ -1,0 +1,42 @@
+"""Automatic maintenance optimizes only the tables written since this process last optimized them (real
+LanceDB in a temp dir): each optimize reads every version kept, so doing all tables every 100 writes cost
+more than the writes."""
+
+from __future__ import annotations
+
+from memcollab.server.tools.submit_trajectory import submit
+from memcollab.store.bank import Bank
+from memcollab.store.maintain import maintain
+from memcollab.store.models import TrajectoryIn
+
+
+def test_only_the_tables_written_since_the_last_run_are_optimized(tmp_path):
+    bank = Bank(tmp_path / "s")
+    submit(bank, TrajectoryIn(task="t", model="a", final_answer="1", outcome="incorrect"))
+    first = maintain(bank, only_changed=True)
+    assert {"trajectories", "pairs", "records"} <= set(first)  # a process's first run does every table
+    assert {k for k in maintain(bank, only_changed=True) if k != "seconds"} == set()
+    submit(bank, TrajectoryIn(task="t", model="b", final_answer="2", outcome="correct"))  # and a pair forms
+    assert {k for k in maintain(bank, only_changed=True) if k != "seconds"} == {"trajectories", "pairs"}
+    other = Bank(tmp_path / "s")  # another process's write counts too
+    submit(other, TrajectoryIn(task="u", model="c", final_answer="3", outcome="correct"))
+    assert {k for k in maintain(bank, only_changed=True) if k != "seconds"} == {"trajectories"}
+    assert {k for k in maintain(bank) if k != "seconds"} >= {"trajectories", "pairs", "records"}  # the CLI: all
+
+
+def test_the_servers_automatic_runs_skip_unchanged_tables(tmp_path):
+    import time
+
+    from memcollab.store.maintain import AutoMaintainer
+
+    bank = Bank(tmp_path / "s")
+    submit(bank, TrajectoryIn(task="t", model="a", final_answer="1", outcome="incorrect"))
+    auto = AutoMaintainer(bank, every=1)
+    for want in (1, 2):
+        auto.wrote()
+        deadline = time.monotonic() + 120
+        while auto.runs < want and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert auto.runs == want
+    assert auto.last_report is not None
+    assert {k for k in auto.last_report if k != "seconds"} == set()  # nothing written between the two runs
