@@ -74,9 +74,10 @@ def arrow_rows(table: str, rows: list[dict[str, Any]]) -> pa.Table:
     import pyarrow as pa
 
     schema = _schemas()[table]
+    names = set(schema.names)
     for r in rows:
-        if r.keys() != set(schema.names):
-            raise ValueError(f"a {table} row does not match its schema: {sorted(r.keys() ^ set(schema.names))}")
+        if r.keys() != names:
+            raise ValueError(f"a {table} row does not match its schema: {sorted(r.keys() ^ names)}")
     return pa.Table.from_pylist(rows, schema=schema)
 
 
@@ -261,9 +262,10 @@ class Bank:
                 tbl = self._appenders.setdefault(name, self._append_db.open_table(name))
         return tbl
 
-    def is_open(self, *names: str) -> bool:
-        """Whether these tables are open in this process (a call that needs them will not wait for a connect)."""
-        return all(n in self._tables for n in names)
+    def open_locally(self, *names: str) -> bool:
+        """A local store with these tables open in this process: checking a cache on them costs a stat, and no
+        call waits for a connect (callers answer on the event loop then, not on a worker thread)."""
+        return self.location.path is not None and all(n in self._tables for n in names)
 
     def table(self, name: str, schema: pa.Schema | None = None) -> Any:
         """Open (creating if needed) one table; `schema` for tables outside TABLES (the vector tables)."""

@@ -120,7 +120,7 @@ class TokenChecker:
 
     def cheap(self) -> bool:
         """Whether a check costs no more than a stat: a local store with the tokens table open."""
-        return self.bank.location.path is not None and self.bank.is_open(TABLE)
+        return self.bank.open_locally(TABLE)
 
     def any(self) -> bool:
         return bool(self._current())

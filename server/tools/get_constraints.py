@@ -73,9 +73,8 @@ def in_memory(memory: Memory, q: Query) -> bool:
     """Whether the answer comes from this process's caches at the cost of a stat per table: a caller-tagged BM25
     query on a local bank that is already open. Anything that may wait (opening the bank, the model, an object
     store's version check) runs on a worker thread instead."""
-    bank = memory.bank
-    return (bool(q.category) and (q.rank or memory.settings.rank) == "bm25" and bank.location.path is not None
-            and bank.is_open("records", "feedback"))
+    return (bool(q.category) and (q.rank or memory.settings.rank) == "bm25"
+            and memory.bank.open_locally("records", "feedback"))
 
 
 def constraints_for(memory: Memory, q: Query) -> Retrieval:
