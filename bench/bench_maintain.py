@@ -21,6 +21,8 @@ from mcp.client.stdio import StdioServerParameters
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_server import fill, pct  # noqa: E402
 
+from memcollab.store.maintain import AUTO_EVERY  # noqa: E402
+
 EXE = str(Path(sys.executable).parent / "memcollab")
 
 
@@ -64,7 +66,7 @@ def main() -> None:
     n = ap.parse_args().submits
     tmp = Path(tempfile.mkdtemp(prefix="memcollab-maintain-"))
     res = {}
-    for label, auto in (("without maintenance", "0"), ("with automatic maintenance", "500")):
+    for label, auto in (("without maintenance", "0"), ("with automatic maintenance", str(AUTO_EVERY))):
         store = tmp / label.replace(" ", "-")
         fill(store, 300)
         res[label] = anyio.run(run, store, n, auto)

@@ -3,7 +3,7 @@
 Every LanceDB write adds a version and usually a small fragment; thousands of single-row submits mean
 thousands of files and slower scans. `maintain` runs LanceDB's `optimize()` on every table: it compacts small
 fragments, folds new rows into the FTS and vector indexes, and removes versions older than
-`KEEP_VERSIONS_FOR` (never `delete_unverified`, so files another process is still writing are left alone).
+`KEEP_VERSIONS_FOR` (`AUTO_KEEP_VERSIONS_FOR` in the server's automatic runs; never `delete_unverified`, so files another process is still writing are left alone).
 
 One process at a time: a file lock (<store>/.maintain.lock, non-blocking) on a local store, a lease row with
 an expiry on object storage (store/lease.py); a process that finds it held skips. On object storage it also
@@ -26,6 +26,12 @@ from .progress import progress
 
 log = logging.getLogger("memcollab.maintain")
 KEEP_VERSIONS_FOR = timedelta(minutes=10)
+# The server's own runs keep old versions only 10 seconds. optimize() reads every version it keeps, so with 10
+# minutes each run grew with the versions of the last 10 minutes (under steady writes, thousands): runs of several
+# seconds, every 100 writes, during which that table's appends wait. Cleanup removes a replaced version written
+# longer ago than this; every read here is one query of milliseconds (export reads each table in one), and a
+# version read just before a table idle for ten minutes is replaced has the same exposure with either setting.
+AUTO_KEEP_VERSIONS_FOR = timedelta(seconds=10)
 LEASE_TTL = timedelta(minutes=10)  # on object storage; renewed before each table
 AUTO_EVERY = 100
 
@@ -135,7 +141,7 @@ class AutoMaintainer:
 
     def _run(self) -> None:
         try:
-            report = maintain(self.bank, only_changed=True)
+            report = maintain(self.bank, keep_versions_for=AUTO_KEEP_VERSIONS_FOR, only_changed=True)
             if report is not None:
                 self.runs += 1
                 self.last_report = report

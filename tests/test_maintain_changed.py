@@ -40,3 +40,30 @@ def test_the_servers_automatic_runs_skip_unchanged_tables(tmp_path):
         assert auto.runs == want
     assert auto.last_report is not None
     assert {k for k in auto.last_report if k != "seconds"} == set()  # nothing written between the two runs
+
+
+def test_the_servers_automatic_runs_keep_old_versions_only_briefly(tmp_path, monkeypatch):
+    """Each optimize reads every version kept: the automatic runs keep AUTO_KEEP_VERSIONS_FOR (seconds), not the
+    CLI's ten minutes, so under steady writes a run does not grow with the writes of the last ten minutes."""
+    import time
+    from datetime import timedelta
+
+    import memcollab.store.maintain as maintenance
+
+    bank = Bank(tmp_path / "s")
+    for i in range(5):
+        submit(bank, TrajectoryIn(task=f"t{i}", model="a", final_answer="1", outcome="incorrect"))
+    versions = lambda: len(bank.table("trajectories").list_versions())  # noqa: E731
+    maintain(bank)  # by hand: every version of the last ten minutes stays
+    assert versions() >= 6
+    monkeypatch.setattr(maintenance, "AUTO_KEEP_VERSIONS_FOR", timedelta(milliseconds=1))
+    time.sleep(0.01)
+    submit(bank, TrajectoryIn(task="t5", model="a", final_answer="1", outcome="incorrect"))
+    auto = maintenance.AutoMaintainer(bank, every=1)
+    auto.wrote()
+    deadline = time.monotonic() + 120
+    while auto.runs < 1 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert auto.runs == 1
+    assert versions() <= 2  # the compaction's version, and at most the append it compacted
+    assert bank.count("trajectories") == 6
