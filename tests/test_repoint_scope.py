@@ -8,7 +8,7 @@ import pytest
 
 from conftest import call, memory_client, traj
 from memcollab.distill.pairing import pair_task
-from memcollab.store.bank import Bank
+from memcollab.store.bank import Bank, eq
 
 pytestmark = pytest.mark.anyio
 
@@ -17,8 +17,19 @@ B = "Scope task B: how many corners does a triangle have?"
 
 
 def _pair_of(bank: Bank, task_id: str):
-    (p,) = bank.pairs(f"task_id = '{task_id}'")
+    (p,) = bank.pairs(eq("task_id", task_id))
     return p
+
+
+async def _one_more_loser_is_one_append(c, bank: Bank, task: str, task_id: str, preferred_id: str) -> None:
+    """Another losing submission on the task: its new pair is one append and no update (the server's cache
+    held the pending pair as stored), and every pair of the task keeps the same τ+."""
+    version = bank.table("pairs").version
+    r = await call(c, "submit_trajectory", traj(task, "weak2", "incorrect", "5"))
+    assert r["pending_pairs"] == 2
+    bank.table("pairs").checkout_latest()
+    assert bank.table("pairs").version == version + 1
+    assert {p.preferred_id for p in bank.pairs(eq("task_id", task_id))} == {preferred_id}
 
 
 async def test_a_stronger_answer_repoints_only_its_own_tasks_pending_pair(store, monkeypatch):
@@ -36,20 +47,10 @@ async def test_a_stronger_answer_repoints_only_its_own_tasks_pending_pair(store,
         pb = _pair_of(bank, tb)
         assert (pb.preferred_id, pb.preferred_model) == (b_mid["trajectory_id"], "mid")  # untouched
 
-        # the server's cache holds what the store holds: another submission on B writes one append, no update
-        version = bank.table("pairs").version
-        r = await call(c, "submit_trajectory", traj(B, "weak2", "incorrect", "5"))
-        assert r["pending_pairs"] == 2
-        bank.table("pairs").checkout_latest()
-        assert bank.table("pairs").version == version + 1
-        assert {p.preferred_id for p in bank.pairs(f"task_id = '{tb}'")} == {b_mid["trajectory_id"]}
-        # and on A, whose pair it re-pointed: the cached pair has the new τ+, so nothing is re-pointed again
-        version = bank.table("pairs").version
-        r = await call(c, "submit_trajectory", traj(A, "weak2", "incorrect", "5"))
-        assert r["pending_pairs"] == 2
-        bank.table("pairs").checkout_latest()
-        assert bank.table("pairs").version == version + 1
-        assert {p.preferred_id for p in bank.pairs(f"task_id = '{ta}'")} == {a_best["trajectory_id"]}
+        # the server's cache holds what the store holds: on B, and on A, whose pair it re-pointed (the cached
+        # pair has the new τ+, so nothing is re-pointed again)
+        await _one_more_loser_is_one_append(c, bank, B, tb, b_mid["trajectory_id"])
+        await _one_more_loser_is_one_append(c, bank, A, ta, a_best["trajectory_id"])
 
 
 async def test_a_fresh_process_reads_one_tasks_pairs_among_many(store, monkeypatch):
