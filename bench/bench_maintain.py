@@ -2,7 +2,10 @@
 and the store's size and file count on disk — with automatic maintenance (the default) and without
 (MEMCOLLAB_AUTO_MAINTAIN=0), in the same run. The floor is the no-maintenance store.
 
-    python bench/bench_maintain.py [--submits 5000]
+    python bench/bench_maintain.py [--submits 5000] [--table-rows 100000]
+
+It first times one maintenance run after 100 single submits to a bank of --table-rows trajectories, against
+LanceDB's own optimize() on a copy (which rewrote every fragment under a million rows: the whole table).
 """
 
 from __future__ import annotations
@@ -60,11 +63,49 @@ async def run(store: Path, submits: int, auto: str) -> dict[str, float]:
             "rows": status["trajectories"]}
 
 
+def one_run(tmp: Path, rows: int) -> tuple[float, float]:
+    """Seconds of one maintenance run after 100 single-row submits to a bank of `rows` trajectories: memcollab's
+    `maintain` and, on an identical copy, LanceDB's own `optimize()` (what it replaced) with the same retention."""
+    import shutil
+
+    from memcollab.store.bank import Bank
+    from memcollab.store.maintain import KEEP_VERSIONS_FOR, maintain
+    from memcollab.store.models import TrajectoryIn
+
+    store = tmp / f"one-run-{rows}"
+    bank = Bank(store)
+    for start in range(0, rows, 10_000):
+        bank.add_trajectories([TrajectoryIn(task=f"Bulk task {i}: " + "find x such that 3x + 1 = 10. " * 20,
+                                            model="m", outcome="correct", final_answer=str(i)).to_trajectory()
+                               for i in range(start, min(rows, start + 10_000))])
+    maintain(bank)  # the bank as a long-used one is: compacted, indexed
+    for i in range(100):
+        bank.add_trajectory(TrajectoryIn(task=f"New task {i}", model="m", outcome="correct",
+                                         final_answer=str(i)).to_trajectory())
+    shutil.copytree(store, tmp / f"one-run-{rows}-copy")
+    t0 = time.perf_counter()
+    maintain(bank)
+    ours = time.perf_counter() - t0
+    copy = Bank(tmp / f"one-run-{rows}-copy")
+    t0 = time.perf_counter()
+    for name in copy.connect().list_tables().tables:
+        copy.table(name).optimize(cleanup_older_than=KEEP_VERSIONS_FOR, delete_unverified=False)
+    return ours, time.perf_counter() - t0
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--submits", type=int, default=5000)
-    n = ap.parse_args().submits
+    ap.add_argument("--submits", type=int, default=5000, help="single submits of the long run (0: skip it)")
+    ap.add_argument("--table-rows", type=int, default=100_000, help="bank size for the one-run comparison (0: skip)")
+    args = ap.parse_args()
+    n = args.submits
     tmp = Path(tempfile.mkdtemp(prefix="memcollab-maintain-"))
+    if args.table_rows:
+        ours, lancedb_optimize = one_run(tmp, args.table_rows)
+        print(f"one maintenance run after 100 single submits to {args.table_rows} trajectories: {ours:.2f} s; "
+              f"LanceDB's optimize() on a copy {lancedb_optimize:.2f} s ({lancedb_optimize / ours:.1f}x)")
+    if not n:
+        return
     res = {}
     for label, auto in (("without maintenance", "0"), ("with automatic maintenance", str(AUTO_EVERY))):
         store = tmp / label.replace(" ", "-")

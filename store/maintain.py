@@ -1,8 +1,8 @@
 """Maintenance for long use: compaction, index refresh and cleanup of old versions.
 
 Every LanceDB write adds a version and usually a small fragment; thousands of single-row submits mean
-thousands of files and slower scans. `maintain` runs LanceDB's `optimize()` on every table: it compacts small
-fragments, folds new rows into the FTS and vector indexes, and removes versions older than
+thousands of files and slower scans. `maintain` compacts each table's small
+fragments, folds new rows into its indexes (FTS, B-tree, bitmap), and removes versions older than
 `KEEP_VERSIONS_FOR` (`AUTO_KEEP_VERSIONS_FOR` in the server's automatic runs; never `delete_unverified`, so files another process is still writing are left alone).
 
 One process at a time: a file lock (<store>/.maintain.lock, non-blocking) on a local store, a lease row with
@@ -26,14 +26,15 @@ from .progress import progress
 
 log = logging.getLogger("memcollab.maintain")
 KEEP_VERSIONS_FOR = timedelta(minutes=10)
-# The server's own runs keep old versions only 10 seconds. optimize() reads every version it keeps, so with 10
+# The server's own runs keep old versions only 10 seconds. The cleanup reads every version it keeps, so with 10
 # minutes each run grew with the versions of the last 10 minutes (under steady writes, thousands): runs of several
-# seconds, every 100 writes, during which that table's appends wait. Cleanup removes a replaced version written
+# seconds, every 100 writes. Cleanup removes a replaced version written
 # longer ago than this; every read here is one query of milliseconds (export reads each table in one), and a
 # version read just before a table idle for ten minutes is replaced has the same exposure with either setting.
 AUTO_KEEP_VERSIONS_FOR = timedelta(seconds=10)
 LEASE_TTL = timedelta(minutes=10)  # on object storage; renewed before each table
 AUTO_EVERY = 100
+COMPACT_ROWS = 10_000  # fragments this large are final: compaction never rewrites them
 
 
 def _fragments(tbl: Any) -> int:
@@ -58,6 +59,26 @@ def _ensure_key_indexes(bank: Bank) -> None:
         for col in cols:
             if (col,) not in have:
                 retry(lambda c=col: tbl.create_index(c, config=BTree(), replace=True), f"index {name}.{col}")
+
+
+def _optimize(bank: Bank, name: str, uri: str, keep_versions_for: timedelta) -> None:
+    """Compact the table's small fragments, fold new rows into its indexes, remove old versions (Lance's own
+    dataset API: LanceDB's `optimize()` does the three in one call and rewrites every fragment under a million
+    rows, so each run rewrote the whole table: ~1 s at 100k trajectories, every 100 writes, appends waiting).
+    Compaction leaves fragments of COMPACT_ROWS rows or more alone, so a run's work is the rows written since
+    the last one. Appends wait while the table is compacted and its indexes refreshed (the insert lock every
+    local writer takes): under a steady stream of appends the compaction otherwise kept losing its commit to
+    them, for minutes. The cleanup, which reads every version kept, runs after the lock is released."""
+    import lance
+
+    def dataset() -> Any:  # each attempt on the latest version
+        return lance.dataset(uri, storage_options=bank.location.options or None)
+
+    with bank.location.insert_lock(name):
+        retry(lambda: dataset().optimize.compact_files(target_rows_per_fragment=COMPACT_ROWS), f"compact {name}")
+        retry(lambda: dataset().optimize.optimize_indices(), f"index {name}")
+    retry(lambda: dataset().cleanup_old_versions(older_than=keep_versions_for, delete_unverified=False),
+          f"cleanup {name}")
 
 
 def maintain(bank: Bank, keep_versions_for: timedelta = KEEP_VERSIONS_FOR,
@@ -95,12 +116,7 @@ def maintain(bank: Bank, keep_versions_for: timedelta = KEEP_VERSIONS_FOR,
                 before = _fragments(tbl)
                 if bank.location.remote:  # no insert lock reaches another machine: drop racing duplicates
                     report.setdefault("duplicates_removed", {})[name] = remove_duplicates(bank, name)
-                # Appends wait while the table is compacted (the insert lock every local writer takes): under a
-                # steady stream of appends, LanceDB's compaction kept losing its commit to them and retried for
-                # minutes, leaving every fragment in place (and maintenance stuck in that call).
-                with bank.location.insert_lock(name):
-                    retry(lambda t=tbl: t.optimize(cleanup_older_than=keep_versions_for, delete_unverified=False),
-                          f"optimize {name}")
+                _optimize(bank, name, tbl.uri, keep_versions_for)
                 report[name] = {"fragments_before": before, "fragments_after": _fragments(tbl)}
                 done[name] = tbl.version
                 if bar is not None:

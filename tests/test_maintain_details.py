@@ -58,3 +58,44 @@ def test_progress_lines_name_the_job(tmp_path, monkeypatch):
     lines = err.getvalue().splitlines()
     assert lines and all(line.startswith("maintain: ") for line in lines), lines
     assert lines[-1].startswith(f"maintain: {len(bank.connect().list_tables().tables)}/")
+
+
+def test_compaction_leaves_full_fragments_alone(tmp_path, monkeypatch):
+    """A run's work is the rows written since the last one: fragments of COMPACT_ROWS rows or more are never
+    rewritten (LanceDB's own optimize() rewrote every fragment under a million rows, the whole table each run)."""
+    import lance
+
+    from memcollab.store import maintain as maintenance
+
+    monkeypatch.setattr(maintenance, "COMPACT_ROWS", 50)
+    bank = Bank(tmp_path / "s")
+    bank.add_trajectories([TrajectoryIn(task=f"bulk {i}", model="m", outcome="correct", final_answer="1")
+                           .to_trajectory() for i in range(60)])
+    _writes(bank, 5)
+    uri = bank.table("trajectories").uri
+
+    def files(fragment) -> list[str]:
+        return [f.path for f in fragment.data_files()]
+
+    (full,) = [f for f in lance.dataset(uri).get_fragments() if f.count_rows() >= 50]
+    maintain(bank)
+    after = lance.dataset(uri).get_fragments()
+    assert len(after) == 2  # the full fragment as it was, and the five single rows merged into one
+    assert (after[0].fragment_id, files(after[0])) == (full.fragment_id, files(full))
+    assert bank.count("trajectories") == 65
+
+
+def test_new_rows_are_folded_into_every_index(tmp_path):
+    bank = Bank(tmp_path / "s")
+    line = lambda i: record_line("Algebra", "Linear Equations", f"solve {i}x = 4",  # noqa: E731
+                                 ("an equation", "check by substitution", "skipping the check"))
+    import_records(bank, [line(i) for i in range(3)])
+    maintain(bank)
+    import_records(bank, [line(9)])
+    records = bank.table("records")
+    names = [i.name for i in records.list_indices()]
+    assert {records.index_stats(n).index_type for n in names} >= {"FTS", "BTREE", "BITMAP"}
+    assert all(records.index_stats(n).num_unindexed_rows == 1 for n in names)
+    maintain(bank)
+    assert all((records.index_stats(n).num_indexed_rows, records.index_stats(n).num_unindexed_rows) == (4, 0)
+               for n in names)

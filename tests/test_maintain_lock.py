@@ -7,8 +7,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
-import lancedb.table
 import pytest
+from lance.dataset import DatasetOptimizer, LanceDataset
 
 from memcollab.store.bank import Bank
 from memcollab.store.maintain import maintain
@@ -26,15 +26,26 @@ def test_each_table_is_compacted_with_its_insert_lock_held(tmp_path, monkeypatch
     for i in range(6):
         submit(bank, TrajectoryIn(task=f"task {i // 2}", model=f"m{i % 2}", final_answer=str(i),
                                   outcome="correct" if i % 2 else "incorrect"))
-    locked: dict[str, bool] = {}
-    real = lancedb.table.LanceTable.optimize
+    locked: dict[tuple[str, str], bool] = {}
 
-    def watched(self, *args, **kwargs):  # the real optimize, after asking another process for the lock
-        probe = subprocess.run([sys.executable, "-c", TRY, str(store / f".insert-{self.name}.lock")])
-        locked[self.name] = probe.returncode != 0
-        return real(self, *args, **kwargs)
+    def watch(owner, step):
+        real = getattr(owner, step)
 
-    monkeypatch.setattr(lancedb.table.LanceTable, "optimize", watched)
+        def watched(self, *args, **kwargs):  # the real step, after asking another process for the lock
+            ds = self if isinstance(self, LanceDataset) else self._dataset
+            name = ds.uri.rstrip("/").rsplit("/", 1)[-1].removesuffix(".lance")
+            probe = subprocess.run([sys.executable, "-c", TRY, str(store / f".insert-{name}.lock")])
+            locked[(name, step)] = probe.returncode != 0
+            return real(self, *args, **kwargs)
+
+        monkeypatch.setattr(owner, step, watched)
+
+    watch(DatasetOptimizer, "compact_files")
+    watch(LanceDataset, "cleanup_old_versions")
     report = maintain(bank)
-    assert locked["trajectories"] and locked["pairs"] and all(locked.values()), locked
+    compacted = {name: held for (name, step), held in locked.items() if step == "compact_files"}
+    assert compacted["trajectories"] and compacted["pairs"] and all(compacted.values()), locked
     assert report["trajectories"]["fragments_after"] == 1
+    # the cleanup (it reads every version kept) runs after the lock is released: appends do not wait for it
+    cleaned = {name: held for (name, step), held in locked.items() if step == "cleanup_old_versions"}
+    assert cleaned.keys() == compacted.keys() and not any(cleaned.values()), locked
