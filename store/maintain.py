@@ -61,7 +61,7 @@ def _ensure_key_indexes(bank: Bank) -> None:
                 retry(lambda c=col: tbl.create_index(c, config=BTree(), replace=True), f"index {name}.{col}")
 
 
-def _optimize(bank: Bank, name: str, uri: str, keep_versions_for: timedelta) -> None:
+def _optimize(bank: Bank, name: str, uri: str, keep_versions_for: timedelta | None) -> None:
     """Compact the table's small fragments, fold new rows into its indexes, remove old versions (Lance's own
     dataset API: LanceDB's `optimize()` does the three in one call and rewrites every fragment under a million
     rows, so each run rewrote the whole table: ~1 s at 100k trajectories, every 100 writes, appends waiting).
@@ -77,13 +77,15 @@ def _optimize(bank: Bank, name: str, uri: str, keep_versions_for: timedelta) -> 
     with bank.location.insert_lock(name):
         retry(lambda: dataset().optimize.compact_files(target_rows_per_fragment=COMPACT_ROWS), f"compact {name}")
         retry(lambda: dataset().optimize.optimize_indices(), f"index {name}")
-    retry(lambda: dataset().cleanup_old_versions(older_than=keep_versions_for, delete_unverified=False),
-          f"cleanup {name}")
+    if keep_versions_for is not None:
+        retry(lambda: dataset().cleanup_old_versions(older_than=keep_versions_for, delete_unverified=False),
+              f"cleanup {name}")
 
 
-def maintain(bank: Bank, keep_versions_for: timedelta = KEEP_VERSIONS_FOR,
+def maintain(bank: Bank, keep_versions_for: timedelta | None = KEEP_VERSIONS_FOR,
              show_progress: bool = False, only_changed: bool = False) -> dict[str, Any] | None:
-    """Optimize every table; None when another process holds the maintenance lock. `show_progress`: a
+    """Optimize every table; None when another process holds the maintenance lock. `keep_versions_for`: None
+    leaves old versions for a later run (the cleanup reads every version kept). `show_progress`: a
     progress bar (or lines) on stderr, for the CLI; the server's automatic runs stay silent. `only_changed`
     (the automatic runs): skip a table nobody has written since this process last optimized it — each
     optimize reads every version kept, so optimizing all eleven tables every 100 writes cost more than the
@@ -142,6 +144,7 @@ class AutoMaintainer:
         self._running = threading.Event()
         self.runs = 0
         self.last_report: dict[str, Any] | None = None
+        self._cleaned: float | None = None  # monotonic time of the last run that removed old versions
 
     def wrote(self, n: int = 1) -> None:
         if self.every <= 0:
@@ -157,10 +160,17 @@ class AutoMaintainer:
 
     def _run(self) -> None:
         try:
-            report = maintain(self.bank, keep_versions_for=AUTO_KEEP_VERSIONS_FOR, only_changed=True)
+            # Old versions go at most once per AUTO_KEEP_VERSIONS_FOR: the cleanup reads every version kept, so
+            # in every run (every 100 writes) it cost more than the compaction itself.
+            started = time.monotonic()
+            clean = self._cleaned is None or started - self._cleaned >= AUTO_KEEP_VERSIONS_FOR.total_seconds()
+            report = maintain(self.bank, keep_versions_for=AUTO_KEEP_VERSIONS_FOR if clean else None,
+                              only_changed=True)
             if report is not None:
                 self.runs += 1
                 self.last_report = report
+                if clean:
+                    self._cleaned = started
         except Exception:
             log.exception("automatic maintenance failed; it will be tried again later")
         finally:

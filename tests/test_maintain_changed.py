@@ -67,3 +67,41 @@ def test_the_servers_automatic_runs_keep_old_versions_only_briefly(tmp_path, mon
     assert auto.runs == 1
     assert versions() <= 2  # the compaction's version, and at most the append it compacted
     assert bank.count("trajectories") == 6
+
+
+def test_the_automatic_runs_remove_old_versions_at_most_once_per_retention(tmp_path, monkeypatch):
+    """The cleanup reads every version kept: in every automatic run (every 100 writes) it cost more than the
+    compaction, so it runs when the last one is at least AUTO_KEEP_VERSIONS_FOR ago (and in a first run)."""
+    import time
+    from datetime import timedelta
+
+    from lance.dataset import LanceDataset
+
+    import memcollab.store.maintain as maintenance
+
+    cleanups: list[str] = []
+    real = LanceDataset.cleanup_old_versions
+
+    def counted(self, *args, **kwargs):
+        cleanups.append(self.uri)
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(LanceDataset, "cleanup_old_versions", counted)
+    monkeypatch.setattr(maintenance, "AUTO_KEEP_VERSIONS_FOR", timedelta(minutes=1))
+    bank = Bank(tmp_path / "s")
+    auto = maintenance.AutoMaintainer(bank, every=1)
+
+    def one_run(i: int) -> int:
+        submit(bank, TrajectoryIn(task=f"t{i}", model="a", final_answer="1", outcome="incorrect"))
+        cleanups.clear()
+        auto.wrote()
+        deadline = time.monotonic() + 120
+        while auto.runs < i and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert auto.runs == i
+        return len(cleanups)
+
+    assert one_run(1) > 0  # the first run cleans
+    assert one_run(2) == 0  # a minute has not passed
+    auto._cleaned -= 61
+    assert one_run(3) > 0
