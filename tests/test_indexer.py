@@ -50,6 +50,7 @@ def test_records_written_after_the_start_are_embedded_and_waited_for(tmp_path, e
     assert indexer.wait_covered(embedder, WAIT) == (3, 3)
     indexer.start()  # a second start does not start a second thread
     assert len(_indexer_threads()) == threads + 1
+    assert indexer._thread.daemon  # it must never keep a server process from exiting
     assert not indexer.failed and indexer.passes >= 1
     # only the records table changes now: the indexer must notice that, not only trajectory writes
     _records(bank, 3, 2)
