@@ -5,10 +5,13 @@ mutmut 3 runs, for each mutant, the selected tests that called the mutated funct
 - order: the tests that killed an earlier mutant of the same function first (remembered in
   mutmut_killers/<function>), then the tests that killed the most mutants so far, then the fastest (mutmut's
   measured durations); so a killed mutant usually stops at its first test;
-- a budget of MUTATION_BUDGET_S seconds of wall time per mutant (0 = none): once it is spent, no further
-  test starts and the mutant ends "interrupted" (exit 2), which run.py counts as not killed, never as killed;
-- a watchdog: a mutant that makes a test hang ends as a timeout (exit 36) after 3 x the budget + 60 s,
-  not after mutmut's own wall limit, which grows with every test that covers the function.
+- a budget of MUTATION_BUDGET_S seconds of wall time per mutant (0 = none, the default: all its tests): once
+  it is spent, no further test starts and the mutant ends "interrupted" (exit 2), which run.py counts as not
+  killed, never as killed;
+- a watchdog: a mutant that makes a test hang ends as a timeout (exit 36, killed as mutmut counts it) after
+  3 x the budget + 60 s, or without a budget twice its tests' measured time + 60 s;
+- a line per mutant in mutmut_times.jsonl (exit status, seconds from pytest's start, tests run), so run.py can
+  say where a run's time went.
 Outside a mutant's run (stats, clean run) it only orders the tests by duration.
 """
 
@@ -27,6 +30,8 @@ _mutant = os.environ.get("MUTANT_UNDER_TEST", "")
 _function = _mutant.rsplit("__mutmut_", 1)[0] if "__mutmut_" in _mutant else ""
 _started = time.monotonic()
 _session = None
+_ran = 0  # tests run for this mutant
+_TIMES = Path("mutmut_times.jsonl")  # one line per mutant: where a run's time goes (run.py sums it)
 
 
 def _durations() -> dict[str, float]:
@@ -56,15 +61,20 @@ def _killers() -> tuple[set[str], Counter[str]]:
 
 
 def pytest_configure(config) -> None:  # noqa: ANN001
-    global _mutant, _function, _started
+    global _mutant, _function, _started, _ran
+    _ran = 0
     # the fork server imports this module once; each child reads its own mutant
     _mutant = os.environ.get("MUTANT_UNDER_TEST", "")
     _function = _mutant.rsplit("__mutmut_", 1)[0] if "__mutmut_" in _mutant else ""
     _started = time.monotonic()
     if _function and _budget():
-        watchdog = threading.Timer(3 * _budget() + 60, os._exit, args=(_TIMEOUT_EXIT,))
-        watchdog.daemon = True
-        watchdog.start()
+        _watchdog(3 * _budget() + 60)
+
+
+def _watchdog(seconds: float) -> None:
+    timer = threading.Timer(seconds, os._exit, args=(_TIMEOUT_EXIT,))
+    timer.daemon = True
+    timer.start()
 
 
 def pytest_sessionstart(session) -> None:  # noqa: ANN001
@@ -76,14 +86,28 @@ def pytest_collection_modifyitems(session, config, items) -> None:  # noqa: ANN0
     durations = _durations()
     mine, overall = _killers() if _function else (set(), Counter())
     items.sort(key=lambda item: (item.nodeid not in mine, -overall[item.nodeid], durations.get(item.nodeid, 0.0)))
+    if _function and not _budget():  # all its tests: a hang ends at twice their measured time + 60 s
+        _watchdog(2 * sum(durations.get(item.nodeid, 1.0) for item in items) + 60)
 
 
 def pytest_runtest_logreport(report) -> None:  # noqa: ANN001
+    global _ran
     if not _function:
         return
+    if report.when == "call":
+        _ran += 1
     if report.failed:
         _KILLERS.mkdir(exist_ok=True)
         with open(_KILLERS / _function, "a") as f:  # one short append: safe with parallel children
             f.write(report.nodeid + "\n")
     elif report.when == "teardown" and _budget() and time.monotonic() - _started > _budget() and _session:
         _session.shouldstop = "mutation budget spent"
+
+
+def pytest_sessionfinish(session, exitstatus) -> None:  # noqa: ANN001
+    if not _function:
+        return
+    line = json.dumps({"mutant": _mutant, "exit": int(exitstatus), "seconds": round(time.monotonic() - _started, 3),
+                       "tests": _ran, "budget": _budget(), "at": round(time.time(), 1)})
+    with open(_TIMES, "a") as f:  # one short append: safe with parallel children
+        f.write(line + "\n")

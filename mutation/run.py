@@ -24,8 +24,11 @@ Speed (a mutant costs a forked pytest run; measured in issue 12, 2 cores):
   under a second (was ~3 s: imports, and pytest's end-of-session gc.collect() over torch's objects);
 - mutation/pytest_plugin.py runs a mutant's tests in the order most likely to kill it first (the tests that
   killed other mutants of its function, then those that killed most, then the fastest), stops at the first
-  failure (-x), gives each mutant BUDGET_S seconds and ends a mutant that hangs; the mutants whose budget
-  ran out get SECOND_BUDGET_S in a second pass (then, if still alive, they count as not killed);
+  failure (-x) and ends a mutant that hangs; with `--budget S` a mutant gets S seconds at first and the
+  mutants whose budget ran out get all their tests in a second pass (`--second-budget S2`: S2 seconds;
+  still alive then: not killed);
+- the children use one torch thread (OMP_NUM_THREADS=1), keep their temp dirs in /dev/shm and share one S3
+  stand-in (moto) started here;
 - fuzz tests draw MEMCOLLAB_FUZZ_EXAMPLES=20 examples.
 
 Prints per file killed (+ timeout) / total, per unit the aggregate, and every survivor; writes
@@ -36,6 +39,7 @@ files). Inside build/mutation/all, `mutmut results` and `mutmut show NAME` give 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import json
 import os
@@ -51,8 +55,12 @@ ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / "build" / "mutation" / "all"
 PACKAGES = ("store", "distill", "server", "eval", "ui")
 UNITS = ("store", "distill", "server/tools")
-BUDGET_S = 4.0  # wall seconds of tests per mutant in the first pass (--budget; 0 = none)
-SECOND_BUDGET_S = 10.0  # for the mutants that ran out of it, in a second pass
+# wall seconds of tests per mutant in a first pass (--budget): 0, the default, runs all of a mutant's tests in one
+# pass (a survivor needs all of them anyway; a budget only put off the cost to a second mutmut run, ~3 min more)
+BUDGET_S = 0.0
+SECOND_BUDGET_S = 0.0  # for the mutants that ran out of it, in a second pass: 0 = all their tests (mutmut's wall
+# limit, 4 x (their measured seconds + 30), still ends a hang)
+TMP = Path("/dev/shm/memcollab-mutation")  # the tests' temp dirs, when /dev/shm exists
 
 # The tests: every test file under tests/ except these, which start `memcollab` subprocesses (they run the
 # installed code, so they cannot kill a mutant), test the eval/ui rooms, or need bench/. A new test file is
@@ -161,7 +169,15 @@ addopts = "-m 'not slow' -p no:cacheprovider"
 def mutmut(dest: Path, *args: str, budget: float = 0) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True", "HF_HUB_OFFLINE": "1",
            "TOKENIZERS_PARALLELISM": "false", "MEMCOLLAB_FUZZ_EXAMPLES": "20",
-           "MUTATION_BUDGET_S": str(budget)}
+           "MUTATION_BUDGET_S": str(budget),
+           # one torch thread per child: on 2 busy cores a 2-thread encode of one sentence took 0.48 s, 0.02 s
+           # with one
+           "OMP_NUM_THREADS": "1"}
+    if TMP.parent.is_dir():
+        # the tests' stores in memory: LanceDB's writes and pytest's removal of old temp dirs (~2 s per child on
+        # disk) cost little there
+        TMP.mkdir(exist_ok=True)
+        env["TMPDIR"] = str(TMP)
     exe = str(Path(sys.executable).parent / "mutmut")
     return subprocess.run(["nice", "-n", "10", exe, *args], cwd=dest, env=env, capture_output=True, text=True)
 
@@ -194,7 +210,7 @@ def summarize(status: dict[str, str], files: list[str], measured: str, budget: f
         u = per_unit.setdefault(unit_of(f), {"killed": 0, "total": 0})
         u["killed"] += r["killed"]
         u["total"] += r["total"]
-    return {"measured_on": measured, "budget_s": [budget, SECOND_BUDGET_S],
+    return {"measured_on": measured, "budget_s": budget,
             "units": per_unit, "files": per_file}
 
 
@@ -236,7 +252,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sample", type=int, default=0,
                     help="test N mutants drawn at random (--seed) from the targets' units instead of all of them")
     ap.add_argument("--seed", type=int, default=12)
-    ap.add_argument("--budget", type=float, default=BUDGET_S, help=f"first-pass seconds per mutant (default {BUDGET_S:.0f})")
+    ap.add_argument("--budget", type=float, default=BUDGET_S,
+                    help="first-pass seconds per mutant (default 0: all its tests, one pass)")
+    ap.add_argument("--second-budget", type=float, default=SECOND_BUDGET_S,
+                    help="second-pass seconds per mutant (default 0: all of its tests)")
     args = ap.parse_args(argv)
     files = list(dict.fromkeys(f for t in args.targets for f in files_of(t)))
     WORK.mkdir(parents=True, exist_ok=True)
@@ -260,7 +279,7 @@ def main(argv: list[str] | None = None) -> int:
         names = [module_of(f) + ".*" for f in files]
     print(f"== {len(files)} files on {measured}; {len(names) or 'all'} mutant names; tests: tests/ but {len(NOT_TESTS)} files",
           flush=True)
-    started = time.monotonic()
+    started, wall_started = time.monotonic(), time.time()
     if args.sample and not names:
         return report(args, files, measured)
     r = mutmut(WORK, "run", "--max-children", str(args.children), *names, budget=args.budget)
@@ -270,18 +289,39 @@ def main(argv: list[str] | None = None) -> int:
     if r.returncode != 0:
         print(f"mutmut run failed (see {WORK / 'run.log'}):\n{(r.stdout + r.stderr)[-2000:]}")
         return 1
-    # Second pass: the mutants whose budget ran out get SECOND_BUDGET_S, their tests now ordered by what the
-    # first pass learned (the tests that killed their function's other mutants first).
+    # Second pass: the mutants whose budget ran out get --second-budget (default: all their tests), their tests
+    # now ordered by what the first pass learned (the tests that killed their function's other mutants first).
     spent = [k for k, v in results(WORK).items() if v == OUT_OF_BUDGET and any(k.startswith(module_of(f) + ".") for f in files)
              and (not args.sample or k in names)]
     if spent:
-        print(f"second pass: {len(spent)} mutants ran out of their {args.budget:.0f} s; {SECOND_BUDGET_S:.0f} s each", flush=True)
-        r = mutmut(WORK, "run", "--max-children", str(args.children), *spent, budget=SECOND_BUDGET_S)
+        each = f"{args.second_budget:.0f} s each" if args.second_budget else "all their tests"
+        print(f"second pass: {len(spent)} mutants ran out of their {args.budget:.0f} s; {each}", flush=True)
+        r = mutmut(WORK, "run", "--max-children", str(args.children), *spent, budget=args.second_budget)
         (WORK / "run2.log").write_text(r.stdout + r.stderr)
         print(f"both passes: {(time.monotonic() - started) / 60:.1f} min", flush=True)
     if rate:
         print(f"rate (first pass): {float(rate[-1]) * 60:.1f} mutants/min")
+    time_spent(since=wall_started)
     return report(args, files, measured)
+
+
+def time_spent(since: float) -> None:
+    """Where this run's time went: per outcome, how many mutants and their children's seconds (from the plugin's
+    mutmut_times.jsonl; a child ended by the watchdog writes no line)."""
+    outcome = {0: "survived", 1: "killed", 2: "budget spent"}
+    rows = []
+    with contextlib.suppress(OSError):
+        for line in (WORK / "mutants" / "mutmut_times.jsonl").read_text().splitlines():
+            with contextlib.suppress(ValueError):
+                row = json.loads(line)
+                if row.get("at", 0) >= since:
+                    rows.append(row)
+    total = sum(r["seconds"] for r in rows) or 1.0
+    for code in sorted({r["exit"] for r in rows}):
+        mine = [r for r in rows if r["exit"] == code]
+        secs = sum(r["seconds"] for r in mine)
+        print(f"  {outcome.get(code, f'exit {code}')}: {len(mine)} mutants, {secs / 60:.1f} child-min "
+              f"({100 * secs / total:.0f} %), {secs / len(mine):.1f} s and {sum(r['tests'] for r in mine) / len(mine):.1f} tests each")
 
 
 def report(args: argparse.Namespace, files: list[str], measured: str) -> int:
@@ -303,5 +343,41 @@ def report(args: argparse.Namespace, files: list[str], measured: str) -> int:
     return 0
 
 
+@contextlib.contextmanager
+def s3_server():
+    """One moto server (the tests' S3 stand-in, tests/support/s3.py) for every child of the run: a child's own
+    took ~4 s to start, in every mutant whose tests include one on S3. Each test still makes its own bucket."""
+    import socket
+
+    exe = Path(sys.executable).parent / "moto_server"
+    if not exe.exists():
+        yield
+        return
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(["nice", "-n", "10", str(exe), "-H", "127.0.0.1", "-p", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and proc.poll() is None:
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
+                break
+            time.sleep(0.2)
+        os.environ["MEMCOLLAB_TEST_S3_ENDPOINT"] = f"http://127.0.0.1:{port}"
+        yield
+    finally:
+        os.environ.pop("MEMCOLLAB_TEST_S3_ENDPOINT", None)
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        with s3_server():
+            sys.exit(main())
+    finally:
+        shutil.rmtree(TMP, ignore_errors=True)

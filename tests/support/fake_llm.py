@@ -41,7 +41,10 @@ class FakeLLM:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
         self.api_base = f"http://127.0.0.1:{self._server.server_address[1]}/v1"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        # close() waits for serve_forever to notice the shutdown, up to one poll interval (default 0.5 s per
+        # test, most of a distillation test's time)
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.02},
+                                        daemon=True)
 
     @property
     def calls(self) -> int:

@@ -6,6 +6,7 @@ behaves as on S3. It is a stand-in for S3 itself, reached over real HTTP by Lanc
 
 from __future__ import annotations
 
+import os
 import secrets
 import subprocess
 import sys
@@ -19,6 +20,12 @@ CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing
 
 class MotoServer:
     def __init__(self) -> None:
+        # a server that is already running (MEMCOLLAB_TEST_S3_ENDPOINT): mutation runs start one for all their
+        # children instead of one per child; every test still gets a bucket of its own
+        shared = os.environ.get("MEMCOLLAB_TEST_S3_ENDPOINT")
+        if shared:
+            self.proc, self.endpoint = None, shared
+            return
         self.port = free_port()
         self.proc = subprocess.Popen([MOTO_SERVER, "-H", "127.0.0.1", "-p", str(self.port)],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -38,6 +45,8 @@ class MotoServer:
         return name
 
     def stop(self) -> None:
+        if self.proc is None:
+            return
         self.proc.terminate()
         try:
             self.proc.wait(10)
