@@ -376,6 +376,9 @@ def s3_server():
 
 
 if __name__ == "__main__":
+    import signal
+
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # `timeout`: still stop the S3 stand-in, clean up
     try:
         with s3_server():
             sys.exit(main())
