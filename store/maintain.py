@@ -1,9 +1,10 @@
 """Maintenance for long use: compaction, index refresh and cleanup of old versions.
 
 Every LanceDB write adds a version and usually a small fragment; thousands of single-row submits mean
-thousands of files and slower scans. `maintain` compacts each table's small
-fragments, folds new rows into its indexes (FTS, B-tree, bitmap), and removes versions older than
-`KEEP_VERSIONS_FOR` (`AUTO_KEEP_VERSIONS_FOR` in the server's automatic runs; never `delete_unverified`, so files another process is still writing are left alone).
+thousands of files and slower scans. `maintain` compacts each table's small fragments, folds new rows into
+its indexes (FTS, B-tree, bitmap), and removes versions older than `KEEP_VERSIONS_FOR` (`AUTO_KEEP_VERSIONS_FOR`
+in the server's automatic runs; never `delete_unverified`, so files another process is still writing are left
+alone).
 
 One process at a time: a file lock (<store>/.maintain.lock, non-blocking) on a local store, a lease row with
 an expiry on object storage (store/lease.py); a process that finds it held skips. On object storage it also
@@ -28,9 +29,9 @@ log = logging.getLogger("memcollab.maintain")
 KEEP_VERSIONS_FOR = timedelta(minutes=10)
 # The server's own runs keep old versions only 10 seconds. The cleanup reads every version it keeps, so with 10
 # minutes each run grew with the versions of the last 10 minutes (under steady writes, thousands): runs of several
-# seconds, every 100 writes. Cleanup removes a replaced version written
-# longer ago than this; every read here is one query of milliseconds (export reads each table in one), and a
-# version read just before a table idle for ten minutes is replaced has the same exposure with either setting.
+# seconds, every 100 writes. Cleanup removes a replaced version written longer ago than this; every read here is
+# one query of milliseconds (export reads each table in one), and a version read just before a table idle for ten
+# minutes is replaced has the same exposure with either setting.
 AUTO_KEEP_VERSIONS_FOR = timedelta(seconds=10)
 LEASE_TTL = timedelta(minutes=10)  # on object storage; renewed before each table
 AUTO_EVERY = 100
@@ -87,9 +88,8 @@ def maintain(bank: Bank, keep_versions_for: timedelta | None = KEEP_VERSIONS_FOR
     """Optimize every table; None when another process holds the maintenance lock. `keep_versions_for`: None
     leaves old versions for a later run (the cleanup reads every version kept). `show_progress`: a
     progress bar (or lines) on stderr, for the CLI; the server's automatic runs stay silent. `only_changed`
-    (the automatic runs): skip a table nobody has written since this process last optimized it — each
-    optimize reads every version kept, so optimizing all eleven tables every 100 writes cost more than the
-    writes themselves."""
+    (the automatic runs): skip a table nobody has written since this process last optimized it — optimizing all
+    eleven tables every 100 writes cost more than the writes themselves."""
     from .dedup import remove_duplicates
     from .lease import one_at_a_time
 
