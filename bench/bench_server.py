@@ -230,6 +230,9 @@ async def untagged_latency(store: Path, n: int, floor: Client) -> tuple[float, f
         first = (await c.call_tool("get_constraints", {"task": "warm up: circle area"})).structured_content
         for cat, sub, _ in default_taxonomy().entries():  # steady state, as in query_latency
             await c.call_tool("get_constraints", {"task": "warm up", "category": cat, "subcategory": sub})
+        warm = random.Random(70)  # and untagged, on other texts (the embedder keeps recent texts' vectors)
+        for _ in range(20):
+            await c.call_tool("get_constraints", {"task": " ".join(warm.choice(words) for _ in range(12))})
         times, floors = [], []
         for _ in range(n):
             task = " ".join(rng.choice(words) for _ in range(10))
