@@ -43,3 +43,19 @@ def test_a_tombstone_says_when_and_why(tmp_path):
     for row in rows:
         assert row["reason"] == "wrong units everywhere"
         assert before <= row["created_at"] <= after, row
+
+
+def test_forgetting_a_record_removes_its_vectors(tmp_path):
+    from conftest import import_records, record_line
+    from memcollab.store.embed import get_embedder
+    from memcollab.store.vectors import add_record_vectors, vector_index
+
+    embedder = get_embedder()
+    bank = Bank(tmp_path / "s")
+    import_records(bank, [record_line("Geometry", "Circles", f"Find the area of circle {i}.",
+                                      ("a rule applies", "check the condition", "skipping the check"))
+                          for i in range(2)])
+    gone, kept = bank.records()
+    add_record_vectors(bank, embedder, [gone, kept])
+    forget(bank, record_id=gone.id)
+    assert vector_index(Bank(bank.path), embedder).ids == {"vr-" + kept.id}
