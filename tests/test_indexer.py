@@ -82,3 +82,29 @@ def test_an_indexer_without_a_model_stops_and_says_nothing_is_covered(tmp_path, 
     indexer._thread.join(WAIT)
     assert not indexer._thread.is_alive() and indexer.passes == 0
     assert coverage(bank, embedder) == (0, 2)
+
+
+def test_waiting_on_an_indexer_that_cannot_run_ends_at_the_timeout(tmp_path, embedder):
+    bank = Bank(tmp_path / "s")
+    _records(bank, 0, 2)
+
+    def no_model():
+        raise RuntimeError("no model here")
+
+    # the thread ends at once and never reports a pass: the wait ends at its own timeout, partial
+    assert Indexer(bank, no_model).wait_covered(embedder, 1.0) == (0, 2)
+
+
+def test_a_failing_pass_is_flagged_and_ends_the_wait(tmp_path, embedder):
+    bank = Bank(tmp_path / "s")
+    _records(bank, 0, 2)
+
+    class Failing:  # the real model's name and size; encoding fails (e.g. out of memory)
+        name, dim = embedder.name, embedder.dim
+
+        def encode(self, texts):
+            raise RuntimeError("encode failed")
+
+    indexer = Indexer(bank, Failing)
+    assert indexer.wait_covered(embedder, WAIT) == (0, 2)
+    assert indexer.failed and indexer.passes >= 1
