@@ -77,7 +77,7 @@ class StoreLocation:
     def parse(cls, spec: str | Path) -> StoreLocation:
         if is_remote(spec):
             uri = str(spec).rstrip("/")
-            if not uri.split("://", 1)[1].split("/", 1)[0]:
+            if not uri.partition("://")[2].split("/", 1)[0]:  # "s3://" is "s3:" once stripped
                 raise ValueError(f"store {spec!r} names no bucket; use e.g. s3://BUCKET/PREFIX")
             return cls(uri=uri, remote=True, options=storage_options(uri))
         path = Path(spec).expanduser()
