@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("memcollab.lease")
 TABLE = "leases"
+EXPIRED = datetime.fromtimestamp(0, UTC)  # an expiry long past: the lease is free
 
 
 def _table(bank: Bank) -> Any:
@@ -51,13 +52,13 @@ class Lease:
         tbl = _table(self.bank)
         if tbl.count_rows(self._where_name) == 0:
             # Two servers may both add the row; both copies are updated together below, so that is harmless.
-            retry(lambda: tbl.add([{"name": self.name, "holder": "", "expires_at": datetime.fromtimestamp(0, UTC)}]),
+            retry(lambda: tbl.add([{"name": self.name, "holder": "", "expires_at": EXPIRED}]),
                   "add lease row")
         now = datetime.now(UTC)
         cond = f"{self._where_name} AND (expires_at < {_ts(now)} OR holder = {sql_str(self.holder)})"
         result = retry(lambda: tbl.update(where=cond, values={"holder": self.holder, "expires_at": now + self.ttl}),
                        "take lease")
-        if not getattr(result, "rows_updated", 0):
+        if not result.rows_updated:  # lancedb 0.40's UpdateResult
             return False
         return self.held()
 
@@ -76,7 +77,7 @@ class Lease:
         tbl = _table(self.bank)
         try:
             retry(lambda: tbl.update(where=f"{self._where_name} AND holder = {sql_str(self.holder)}",
-                                     values={"expires_at": datetime.fromtimestamp(0, UTC)}), "release lease")
+                                     values={"expires_at": EXPIRED}), "release lease")
         except Exception:  # it expires by itself
             log.warning("could not release lease %s; it expires at the latest in %s", self.name, self.ttl)
 
