@@ -5,6 +5,7 @@ spot for untagged queries while vectors are missing. Real LanceDB in temp dirs, 
 from __future__ import annotations
 
 import threading
+import time
 
 import anyio
 import pytest
@@ -130,6 +131,44 @@ def test_group_commit_puts_writes_that_arrive_together_into_one_commit():
         t.join(30)
     assert results == {i: i * 10 for i in range(8)}  # each caller got its own result
     assert batches == [[0], list(range(1, 8))]  # the seven that arrived during the first commit shared one
+
+
+def test_a_lingering_commit_goes_as_soon_as_its_batch_is_full():
+    """After a commit of two, the next committer lingers for up to four items: it must be woken by the
+    arrivals, not wait out its linger (two minutes here)."""
+    batches: list[list[str]] = []
+    first_in, release = threading.Event(), threading.Event()
+
+    def write(items: list[str]) -> list[str]:
+        if not batches:
+            first_in.set()
+            release.wait(30)
+        batches.append(sorted(items))
+        return items
+
+    gc = GroupCommit(write, linger=120)
+
+    def run(names: str) -> list[threading.Thread]:
+        threads = [threading.Thread(target=gc.submit, args=(n,), daemon=True) for n in names]
+        for t in threads:
+            t.start()
+        return threads
+
+    a = run("A")
+    assert first_in.wait(30)
+    bc = run("BC")
+    while len(gc._queue) < 2 and not release.wait(0.01):
+        pass
+    release.set()
+    for t in a + bc:
+        t.join(30)
+    assert batches == [["A"], ["B", "C"]]  # the last commit carried two: the next one lingers for four
+    rest = run("DEFG")
+    deadline = time.monotonic() + 60
+    for t in rest:
+        t.join(max(0.0, deadline - time.monotonic()))
+    assert not any(t.is_alive() for t in rest), "the committer waited out its linger"
+    assert batches[2:] == [["D", "E", "F", "G"]]
 
 
 def test_group_commit_fails_every_caller_of_a_failed_batch():
