@@ -72,7 +72,7 @@ async def distill_pair(bank: Bank, pair: ContrastPair, model: str, api_base: str
     trajs = await asyncio.to_thread(bank.get_trajectories, [pair.preferred_id, pair.unpreferred_id])
     pos, neg = trajs.get(pair.preferred_id), trajs.get(pair.unpreferred_id)
     if pos is None or neg is None:
-        await asyncio.to_thread(bank.set_pair, pair.id, status="skipped", attempts=pair.attempts,
+        await asyncio.to_thread(bank.set_pair, pair.id, status="skipped",  # attempts stay as they are
                                 last_error="a trajectory of this pair is no longer in the bank")
         summary.pairs_skipped += 1
         return
