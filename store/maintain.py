@@ -59,7 +59,7 @@ def _ensure_key_indexes(bank: Bank) -> None:
         have = {tuple(getattr(i, "columns", ())) for i in tbl.list_indices()}
         for col in cols:
             if (col,) not in have:
-                retry(lambda c=col: tbl.create_index(c, config=BTree(), replace=True), f"index {name}.{col}")
+                retry(lambda c=col: tbl.create_index(c, config=BTree()), f"index {name}.{col}")
 
 
 def _optimize(bank: Bank, name: str, uri: str, keep_versions_for: timedelta | None) -> None:

@@ -99,3 +99,10 @@ def test_new_rows_are_folded_into_every_index(tmp_path):
     maintain(bank)
     assert all((records.index_stats(n).num_indexed_rows, records.index_stats(n).num_unindexed_rows) == (4, 0)
                for n in names)
+
+
+def test_the_report_gives_seconds_to_the_millisecond(tmp_path):
+    bank = Bank(tmp_path / "s")
+    _writes(bank, 1)
+    seconds = maintain(bank)["seconds"]
+    assert isinstance(seconds, float) and seconds == round(seconds, 3)

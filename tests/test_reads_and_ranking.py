@@ -3,12 +3,14 @@ store/retrieve.py, store/classify.py): real LanceDB in a temp dir, the real pack
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from conftest import import_records, record_line, traj
 from memcollab.distill.pairing import pair_task
 from memcollab.store.bank import Bank
-from memcollab.store.bm25 import BM25, tokens
+from memcollab.store.bm25 import B, BM25, K1, tokens
 from memcollab.store import cache as cache_module
 from memcollab.store.cache import caches
 from memcollab.store.models import Feedback, TrajectoryIn
@@ -29,6 +31,14 @@ def test_an_empty_index_scores_nothing():
     index = BM25([])
     assert (index.n, index.avgdl) == (0, 0.0)
     assert index.top("anything", 3) == []
+
+
+def test_bm25_normalises_term_frequency_by_document_length():
+    index = BM25(["alpha beta gamma", "alpha"])  # lengths 3 and 1: average 2
+    idf = math.log(1 + (2 - 2 + 0.5) / (2 + 0.5))
+    long_doc = idf * (K1 + 1) / (1 + K1 * (1 - B + B * 3 / 2))
+    short_doc = idf * (K1 + 1) / (1 + K1 * (1 - B + B * 1 / 2))
+    assert index.scores("alpha") == {0: pytest.approx(long_doc), 1: pytest.approx(short_doc)}
 
 
 def test_search_records_returns_at_most_the_limit(bank):
