@@ -110,3 +110,12 @@ def test_a_category_level_answer_carries_the_categorys_share_of_the_votes(bank, 
     assert got.category == "math" and got.subcategory is None
     assert 0.0 < got.confidence < 1.0
     assert got.confidence == round(got.confidence, 4)
+
+
+def test_a_record_without_subcategory_gets_an_empty_one_in_its_vector_row(bank, embedder):
+    from memcollab.store.vectors import _missing
+
+    import_records(bank, [record_line("Geometry", "", "Find the area of a circle of radius 2",
+                                      ("a circle", "use pi r squared", "using the diameter"))])
+    _, recs = _missing(bank, embedder)
+    assert [(r["category"], r["subcategory"]) for r in recs] == [("Geometry", "")]
