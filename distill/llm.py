@@ -31,8 +31,8 @@ def split_model(spec: str, api_base: str | None = None) -> tuple[str, str | None
     return spec, api_base
 
 
-async def complete(model: str, messages: list[dict[str, str]], api_base: str | None = None,
-                   timeout: float = 120.0, **params: Any) -> Completion:
+async def complete(model: str, messages: list[dict[str, str]], api_base: str | None, timeout: float,
+                   **params: Any) -> Completion:
     import litellm
 
     litellm.suppress_debug_info = True
@@ -49,6 +49,6 @@ async def complete(model: str, messages: list[dict[str, str]], api_base: str | N
     except Exception:  # unknown models have no price: cost stays 0
         cost = 0.0
     return Completion(text=resp.choices[0].message.content or "",
-                      tokens_in=int(getattr(usage, "prompt_tokens", 0) or 0) if usage else 0,
-                      tokens_out=int(getattr(usage, "completion_tokens", 0) or 0) if usage else 0,
+                      tokens_in=int(usage.prompt_tokens or 0) if usage else 0,  # litellm's Usage has both fields
+                      tokens_out=int(usage.completion_tokens or 0) if usage else 0,
                       cost_usd=cost, latency_s=latency)
