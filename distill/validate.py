@@ -79,6 +79,12 @@ def _words(text: str) -> list[str]:
     return _WORD.findall(text.lower())
 
 
+def _phrases(text: str) -> list[tuple[str, ...]]:
+    """Every run of PHRASE_WORDS consecutive words, in order: what a constraint must not copy."""
+    w = _words(text)
+    return [tuple(w[i:i + PHRASE_WORDS]) for i in range(len(w) - PHRASE_WORDS + 1)]
+
+
 @dataclass
 class Source:
     """What a constraint must not copy from: the task, both trajectories, and the models' names."""
@@ -93,8 +99,7 @@ class Source:
         texts = [self.task] + [x for t in self.trajectories for x in (*t.steps, t.final_answer)]
         for text in texts:
             self.numbers.update(n.replace(",", "") for n in _NUMBER.findall(text))
-            w = _words(text)
-            self.shingles.update(tuple(w[i:i + PHRASE_WORDS]) for i in range(len(w) - PHRASE_WORDS + 1))
+            self.shingles.update(_phrases(text))
         for t in self.trajectories:
             for name in (t.model, t.agent or ""):
                 name = name.strip().lower()
@@ -115,10 +120,9 @@ def check(c: Constraint, src: Source) -> str | None:
         n = n.replace(",", "")
         if n in src.numbers or len(n.split(".")[0]) >= 2:
             return f"copies a number from the task or trajectories ({n})"
-    w = _words(text)
-    for i in range(len(w) - PHRASE_WORDS + 1):
-        if tuple(w[i:i + PHRASE_WORDS]) in src.shingles:
-            return f"copies a phrase from the task or trajectories ({' '.join(w[i:i + PHRASE_WORDS])!r})"
+    for phrase in _phrases(text):
+        if phrase in src.shingles:
+            return f"copies a phrase from the task or trajectories ({' '.join(phrase)!r})"
     if _CODE.search(text):
         return "contains code"
     for name in src.models:

@@ -155,3 +155,9 @@ def test_parse_output_object_right_before_punctuation_and_shape_errors_in_detail
         parse_output('{"constraints": [{}]}')
     msg = str(err.value)
     assert "1 validation error for DistillOutput" in msg and "category" in msg and "pydantic.dev" not in msg
+
+
+def test_only_whole_six_word_phrases_count_as_copied():
+    # the losing trajectory's one step has five words: a clause ending with those five copies no six-word phrase
+    assert rejected_because(avoid="assuming that the level stays constant forever") is None
+    assert rejected_because(avoid="that the level stays constant forever") is None
