@@ -11,13 +11,13 @@ from memcollab.store import embed
 def test_a_recent_text_is_not_run_through_the_model_again(monkeypatch):
     e = embed.get_embedder()
     seen: list[list[str]] = []
-    real = e.model.encode
+    real = e.compute
 
-    def spy(texts, **kw):  # the real model, watched
+    def spy(texts):  # the real model, watched
         seen.append(list(texts))
-        return real(texts, **kw)
+        return real(texts)
 
-    monkeypatch.setattr(e.model, "encode", spy, raising=False)
+    monkeypatch.setattr(e, "compute", spy)
     monkeypatch.setattr(embed, "RECENT", 3)
     e._recent.clear()
     a = e.encode(["circle area of radius 2", "count primes below 30"])
