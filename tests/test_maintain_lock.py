@@ -1,6 +1,7 @@
-"""Maintenance compacts a table while holding the insert lock that every local writer takes (real LanceDB,
-the lock checked from another process): under a steady stream of appends, LanceDB's compaction otherwise
-kept losing its commit to them, left every fragment in place, and held maintenance in that call for minutes."""
+"""Maintenance commits a table's compaction while holding the insert lock that every local writer takes (real
+LanceDB, the lock checked from another process): under a steady stream of appends, LanceDB's compaction
+otherwise kept losing its commit to them, left every fragment in place, and held maintenance in that call for
+minutes. The compacted files are written before the lock is taken: appends do not wait for that."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ import subprocess
 import sys
 
 import pytest
-from lance.dataset import DatasetOptimizer, LanceDataset
+import lance.optimize
+from lance.dataset import LanceDataset
 
 from memcollab.store.bank import Bank
 from memcollab.store.maintain import maintain
@@ -20,7 +22,7 @@ pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="flock(2) is POS
 TRY = "import fcntl, os, sys; fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT); fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)"
 
 
-def test_each_table_is_compacted_with_its_insert_lock_held(tmp_path, monkeypatch):
+def test_each_tables_compaction_commits_with_its_insert_lock_held_and_writes_without_it(tmp_path, monkeypatch):
     store = tmp_path / "s"
     bank = Bank(store)
     for i in range(6):
@@ -28,24 +30,37 @@ def test_each_table_is_compacted_with_its_insert_lock_held(tmp_path, monkeypatch
                                   outcome="correct" if i % 2 else "incorrect"))
     locked: dict[tuple[str, str], bool] = {}
 
-    def watch(owner, step):
-        real = getattr(owner, step)
+    def held(ds, step: str) -> None:  # asks another process for the table's insert lock
+        name = ds.uri.rstrip("/").rsplit("/", 1)[-1].removesuffix(".lance")
+        probe = subprocess.run([sys.executable, "-c", TRY, str(store / f".insert-{name}.lock")])
+        locked[(name, step)] = probe.returncode != 0
 
-        def watched(self, *args, **kwargs):  # the real step, after asking another process for the lock
-            ds = self if isinstance(self, LanceDataset) else self._dataset
-            name = ds.uri.rstrip("/").rsplit("/", 1)[-1].removesuffix(".lance")
-            probe = subprocess.run([sys.executable, "-c", TRY, str(store / f".insert-{name}.lock")])
-            locked[(name, step)] = probe.returncode != 0
-            return real(self, *args, **kwargs)
+    real = lance.optimize.Compaction
 
-        monkeypatch.setattr(owner, step, watched)
+    class Watched:  # the real compaction, its steps watched
+        @staticmethod
+        def plan(ds, options):
+            plan = real.plan(ds, options)
+            held(ds, "write")  # the rewritten files are written right after planning
+            return plan
 
-    watch(DatasetOptimizer, "compact_files")
-    watch(LanceDataset, "cleanup_old_versions")
+        @staticmethod
+        def commit(ds, rewrites):
+            held(ds, "commit")
+            return real.commit(ds, rewrites)
+
+    monkeypatch.setattr(lance.optimize, "Compaction", Watched)
+    real_cleanup = LanceDataset.cleanup_old_versions
+
+    def cleanup(self, *args, **kwargs):
+        held(self, "cleanup")
+        return real_cleanup(self, *args, **kwargs)
+
+    monkeypatch.setattr(LanceDataset, "cleanup_old_versions", cleanup)
     report = maintain(bank)
-    compacted = {name: held for (name, step), held in locked.items() if step == "compact_files"}
-    assert compacted["trajectories"] and compacted["pairs"] and all(compacted.values()), locked
+    step = lambda s: {name: h for (name, st), h in locked.items() if st == s}  # noqa: E731
+    assert {"trajectories", "pairs"} <= step("commit").keys() and all(step("commit").values()), locked
+    assert step("commit").keys() <= step("write").keys() and not any(step("write").values()), locked
     assert report["trajectories"]["fragments_after"] == 1
     # the cleanup (it reads every version kept) runs after the lock is released: appends do not wait for it
-    cleaned = {name: held for (name, step), held in locked.items() if step == "cleanup_old_versions"}
-    assert cleaned.keys() == compacted.keys() and not any(cleaned.values()), locked
+    assert step("cleanup").keys() >= step("commit").keys() and not any(step("cleanup").values()), locked
