@@ -67,7 +67,7 @@ def _optimize(bank: Bank, name: str, uri: str, keep_versions_for: timedelta | No
     dataset API: LanceDB's `optimize()` does the three in one call and rewrites every fragment under a million
     rows, so each run rewrote the whole table: ~1 s at 100k trajectories, every 100 writes, appends waiting).
     Compaction leaves fragments of COMPACT_ROWS rows or more alone, so a run's work is the rows written since
-    the last one.
+    the last one and the partial fragment they join.
 
     The compacted files are written without any lock; only the compaction's commit, and the index refresh, hold
     the insert lock every local writer takes. Without it, under a steady stream of appends the compaction kept
