@@ -17,6 +17,7 @@ Outside a mutant's run (stats, clean run) it only orders the tests by duration.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import threading
@@ -82,10 +83,51 @@ def pytest_sessionstart(session) -> None:  # noqa: ANN001
     _session = session
 
 
+def _own_files(items) -> set[str]:  # noqa: ANN001
+    """The module's own test files among a mutant's tests: those that killed a mutant of its module before
+    (learned in mutmut_killers), and those named after the module (tests/test_embed_state.py for store/embed.py:
+    a new test file has no history yet)."""
+    module = _function.rsplit(".", 1)[0]
+    files: set[str] = set()
+    for path in _KILLERS.glob(module + ".*") if _KILLERS.is_dir() else ():
+        with contextlib.suppress(OSError):
+            files.update(line.split("::", 1)[0] for line in path.read_text().splitlines())
+    stem = module.rsplit(".", 1)[1]
+    files.update(f for f in (item.nodeid.split("::", 1)[0] for item in items) if stem in f.rsplit("/", 1)[-1])
+    return files
+
+
+def _select(config, items, durations: dict[str, float]) -> None:  # noqa: ANN001
+    """The fast selection (run.py --own / --cap), on a mutant's ordered tests: only those in its module's own test
+    files (_own_files; all of them while the module has none), then the first ones
+    whose measured seconds add up to at most the cap (the first test always runs). A mutant none of the kept
+    tests kills counts as survived: the selection trades a few kills for time."""
+    keep = list(items)
+    if os.environ.get("MUTATION_OWN") == "1":
+        files = _own_files(items)
+        if files:
+            keep = [item for item in keep if item.nodeid.split("::", 1)[0] in files] or keep[:1]
+    cap = float(os.environ.get("MUTATION_CAP_S", "0") or 0)
+    if cap:
+        total, cut = 0.0, len(keep)
+        for i, item in enumerate(keep):
+            total += durations.get(item.nodeid, 1.0)
+            if total > cap and i:
+                cut = i
+                break
+        keep = keep[:cut]
+    if len(keep) < len(items):
+        kept = set(id(item) for item in keep)
+        config.hook.pytest_deselected(items=[item for item in items if id(item) not in kept])
+        items[:] = keep
+
+
 def pytest_collection_modifyitems(session, config, items) -> None:  # noqa: ANN001
     durations = _durations()
     mine, overall = _killers() if _function else (set(), Counter())
     items.sort(key=lambda item: (item.nodeid not in mine, -overall[item.nodeid], durations.get(item.nodeid, 0.0)))
+    if _function:
+        _select(config, items, durations)
     if _function and not _budget():  # all its tests: a hang ends at twice their measured time + 60 s
         _watchdog(2 * sum(durations.get(item.nodeid, 1.0) for item in items) + 60)
 

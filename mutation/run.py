@@ -1,7 +1,7 @@
 """Mutation testing with mutmut 3: one deliberate break at a time, then the tests that reach it.
 
     python mutation/run.py [store distill server/tools | store/bank.py ...] [--rev REV] [--children N]
-                           [--survivors] [--fresh] [--show]
+                           [--survivors] [--fresh] [--show] [--sample N --seed S] [--own] [--cap S] [--mutants FILE]
 
 One workspace, build/mutation/all/, holds the mutants of store/, distill/ and server/tools/ together, so the
 selected tests run once for mutmut's stats (which test calls which function) and once clean, not once per file.
@@ -29,7 +29,13 @@ Speed (a mutant costs a forked pytest run; measured in issue 12, 2 cores):
   still alive then: not killed);
 - the children use one torch thread (OMP_NUM_THREADS=1), keep their temp dirs in /dev/shm and share one S3
   stand-in (moto) started here;
-- fuzz tests draw MEMCOLLAB_FUZZ_EXAMPLES=20 examples.
+- fuzz tests draw MEMCOLLAB_FUZZ_EXAMPLES=20 examples;
+- `--own` / `--cap S`: a fast test selection per mutant (its module's own test files; its first tests up to S
+  seconds of their measured time), see mutation/pytest_plugin.py `_select` and issue 12's note for what it costs
+  in kills and saves in time. `--mutants FILE` re-tests exactly the mutants named there (to compare selections).
+
+A mutant whose child ended with exit 255 (mutmut's runner raised, e.g. pytest's usage error) is counted "runner
+error", not killed as mutmut counts it (seen once in issue 12: every mutant of a run ended so within minutes).
 
 Prints per file killed (+ timeout) / total, per unit the aggregate, and every survivor; writes
 build/mutation/all/summary.json. Not part of `make test`: `make mutation` (UNITS=... for some units or
@@ -166,10 +172,10 @@ addopts = "-m 'not slow' -p no:cacheprovider"
     cfg.write_text(config)
 
 
-def mutmut(dest: Path, *args: str, budget: float = 0) -> subprocess.CompletedProcess[str]:
+def mutmut(dest: Path, *args: str, budget: float = 0, own: bool = False, cap: float = 0) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True", "HF_HUB_OFFLINE": "1",
            "TOKENIZERS_PARALLELISM": "false", "MEMCOLLAB_FUZZ_EXAMPLES": "20",
-           "MUTATION_BUDGET_S": str(budget),
+           "MUTATION_BUDGET_S": str(budget), "MUTATION_OWN": "1" if own else "", "MUTATION_CAP_S": str(cap),
            # one torch thread per child: on 2 busy cores a 2-thread encode of one sentence took 0.48 s, 0.02 s
            # with one
            "OMP_NUM_THREADS": "1"}
@@ -183,17 +189,22 @@ def mutmut(dest: Path, *args: str, budget: float = 0) -> subprocess.CompletedPro
 
 
 def results(dest: Path) -> dict[str, str]:
-    """Every mutant's status, by name."""
+    """Every mutant's status, by name. Exit 255 is mutmut's own runner failing in the child (an exception, e.g.
+    pytest's usage error): mutmut files it as "timeout", i.e. killed; here it is "runner error", not killed."""
     out = mutmut(dest, "results", "--all", "true").stdout
     status: dict[str, str] = {}
     for line in out.splitlines():
         m = re.match(r"\s*([\w.ǁ]+__mutmut_\d+): (.+)$", line)
         if m:
             status[m.group(1)] = m.group(2).strip()
+    for name, code in all_mutants(dest).items():
+        if code == RUNNER_ERROR and name in status:
+            status[name] = "runner error"
     return status
 
 
 KILLED = ("killed", "timeout", "caught by type check")
+RUNNER_ERROR = 255  # seen in issue 12: every mutant of a run ended so within minutes, and mutmut scored 100 %
 OUT_OF_BUDGET = "check was interrupted by user"  # how mutmut names pytest's exit 2: mutmut_plugin stopped it
 
 
@@ -238,7 +249,7 @@ def sample(dest: Path, files: list[str], n: int, seed: int) -> list[str]:
         pool = sorted(k for k in codes if any(k.startswith(m) for m in mods))
         drawn += random.Random(seed).sample(pool, min(n, len(pool)))
     (dest / "sample.json").write_text(json.dumps(sorted(drawn), indent=1))
-    return [k for k in drawn if codes[k] not in (1, 3, 36, -24, 24, 152, 255)]
+    return [k for k in drawn if codes[k] not in (1, 3, 36, -24, 24, 152)]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -256,6 +267,15 @@ def main(argv: list[str] | None = None) -> int:
                     help="first-pass seconds per mutant (default 0: all its tests, one pass)")
     ap.add_argument("--second-budget", type=float, default=SECOND_BUDGET_S,
                     help="second-pass seconds per mutant (default 0: all of its tests)")
+    ap.add_argument("--own", action="store_true",
+                    help="fast selection: a mutant runs only its tests in its module's own test files: those that "
+                         "killed mutants of the module before (mutmut_killers) and those named after it (all its "
+                         "tests while the module has none)")
+    ap.add_argument("--cap", type=float, default=0.0,
+                    help="fast selection: a mutant runs its first tests (killers first) up to S seconds of their "
+                         "measured time (default 0: no cap); those the cap leaves out count as not run")
+    ap.add_argument("--mutants", type=Path,
+                    help="test exactly the mutants named in this file (one a line), whatever their last result")
     args = ap.parse_args(argv)
     files = list(dict.fromkeys(f for t in args.targets for f in files_of(t)))
     WORK.mkdir(parents=True, exist_ok=True)
@@ -263,7 +283,9 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(WORK / "mutants", ignore_errors=True)
     measured = copy_tree(WORK, args.rev)
     write_config(WORK)
-    if args.survivors:
+    if args.mutants:
+        names = [n for n in args.mutants.read_text().split() if n]
+    elif args.survivors:
         before = results(WORK)
         names = [k for k, v in before.items() if v not in KILLED and any(k.startswith(module_of(f) + ".") for f in files)]
         if not names:
@@ -282,7 +304,8 @@ def main(argv: list[str] | None = None) -> int:
     started, wall_started = time.monotonic(), time.time()
     if args.sample and not names:
         return report(args, files, measured)
-    r = mutmut(WORK, "run", "--max-children", str(args.children), *names, budget=args.budget)
+    r = mutmut(WORK, "run", "--max-children", str(args.children), *names, budget=args.budget, own=args.own,
+               cap=args.cap)
     print(f"first pass: {(time.monotonic() - started) / 60:.1f} min", flush=True)
     (WORK / "run.log").write_text(r.stdout + r.stderr)
     rate = re.findall(r"([\d.]+) mutations/second", r.stdout)
@@ -292,11 +315,12 @@ def main(argv: list[str] | None = None) -> int:
     # Second pass: the mutants whose budget ran out get --second-budget (default: all their tests), their tests
     # now ordered by what the first pass learned (the tests that killed their function's other mutants first).
     spent = [k for k, v in results(WORK).items() if v == OUT_OF_BUDGET and any(k.startswith(module_of(f) + ".") for f in files)
-             and (not args.sample or k in names)]
+             and (not (args.sample or args.mutants) or k in names)]
     if spent:
         each = f"{args.second_budget:.0f} s each" if args.second_budget else "all their tests"
         print(f"second pass: {len(spent)} mutants ran out of their {args.budget:.0f} s; {each}", flush=True)
-        r = mutmut(WORK, "run", "--max-children", str(args.children), *spent, budget=args.second_budget)
+        r = mutmut(WORK, "run", "--max-children", str(args.children), *spent, budget=args.second_budget,
+                   own=args.own, cap=args.cap)
         (WORK / "run2.log").write_text(r.stdout + r.stderr)
         print(f"both passes: {(time.monotonic() - started) / 60:.1f} min", flush=True)
     if rate:
@@ -326,10 +350,17 @@ def time_spent(since: float) -> None:
 
 def report(args: argparse.Namespace, files: list[str], measured: str) -> int:
     status = results(WORK)
-    if args.sample:
+    if args.mutants:
+        drawn = set(args.mutants.read_text().split())
+        status = {k: v for k, v in status.items() if k in drawn}
+    elif args.sample:
         drawn = set(json.loads((WORK / "sample.json").read_text()))
         status = {k: v for k, v in status.items() if k in drawn}
     s = summarize(status, files, measured, args.budget)
+    errors = sum(1 for v in status.values() if v == "runner error")
+    if errors:
+        print(f"WARNING: {errors} mutants ended with a runner error (exit 255: mutmut's test run raised in the child), "
+              "counted as not killed; run again (they are re-tested)", flush=True)
     (WORK / "summary.json").write_text(json.dumps(s, indent=2, ensure_ascii=False))
     for f, fr in s["files"].items():
         print(f"{f}: {fr['killed']}/{fr['total']} killed = {100 * fr['killed'] / max(fr['total'], 1):.1f}%", flush=True)
@@ -338,7 +369,7 @@ def report(args: argparse.Namespace, files: list[str], measured: str) -> int:
     for unit, u in s["units"].items():
         k, t = u["killed"], max(u["total"], 1)
         # a sample's score carries a 95 % interval (normal approximation)
-        err = f" ± {196 * ((k / t) * (1 - k / t) / t) ** 0.5:.1f} (95 %, {t} sampled)" if args.sample else ""
+        err = f" ± {196 * ((k / t) * (1 - k / t) / t) ** 0.5:.1f} (95 %, {t} sampled)" if args.sample or args.mutants else ""
         print(f"{unit}: {k}/{u['total']} killed = {100 * k / t:.1f}%{err}")
     return 0
 
