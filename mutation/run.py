@@ -66,7 +66,9 @@ UNITS = ("store", "distill", "server/tools")
 BUDGET_S = 0.0
 SECOND_BUDGET_S = 0.0  # for the mutants that ran out of it, in a second pass: 0 = all their tests (mutmut's wall
 # limit, 4 x (their measured seconds + 30), still ends a hang)
-TMP = Path("/dev/shm/memcollab-mutation")  # the tests' temp dirs, when /dev/shm exists
+# the tests' temp dirs, when /dev/shm exists; one per run.py process: removing a shared one at the end of any
+# run.py (even `--help`) pulled it from under a running mutation run, and every later mutant failed (issue 12)
+TMP = Path(f"/dev/shm/memcollab-mutation-{os.getpid()}")
 
 # The tests: every test file under tests/ except these, which start `memcollab` subprocesses (they run the
 # installed code, so they cannot kill a mutant), test the eval/ui rooms, or need bench/. A new test file is
