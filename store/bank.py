@@ -56,15 +56,16 @@ def sql_str(value: str) -> str:
     return "'" + value.replace("\x00", "").replace("'", "''") + "'"
 
 
+# Column names are quoted: LanceDB folds an unquoted name's case, so a misspelt `ID` would still match `id`.
 def eq(column: str, value: str) -> str:
-    return f"{column} = {sql_str(value)}"
+    return f"`{column}` = {sql_str(value)}"
 
 
 def is_in(column: str, values: Iterable[str]) -> str:
     vals = list(values)
     if not vals:
         return "false"
-    return f"{column} IN ({', '.join(sql_str(v) for v in vals)})"
+    return f"`{column}` IN ({', '.join(sql_str(v) for v in vals)})"
 
 
 def arrow_rows(table: str, rows: list[dict[str, Any]]) -> pa.Table:
@@ -372,11 +373,10 @@ class Bank:
             tbl = tbl.take(keep)
         return tbl.select(columns)
 
-    def update(self, name: str, where: str, values: dict[str, Any] | None = None,
-               values_sql: dict[str, str] | None = None) -> None:
+    def update(self, name: str, where: str, values: dict[str, Any]) -> None:
         tbl = self.table(name)
         with self._lock:
-            retry(lambda: tbl.update(where=where, values=values, values_sql=values_sql), f"update {name}")
+            retry(lambda: tbl.update(where=where, values=values), f"update {name}")
 
     def delete(self, name: str, where: str) -> None:
         tbl = self.table(name)

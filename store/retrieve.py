@@ -116,6 +116,13 @@ def _rrf(*lists: list[tuple[MemoryRecord, float]]) -> list[tuple[MemoryRecord, f
     return sorted(((recs[i], s) for i, s in scores.items()), key=lambda x: -x[1])
 
 
+def _no_match(category: str | None, subcategory: str | None, classified_by: ClassifiedBy, rank: Rank,
+              confidence: float | None = None, seen: int | None = None, total: int | None = None) -> Retrieval:
+    return Retrieval(records=[], match="none", category=category, subcategory=subcategory,
+                     classified_by=classified_by, confidence=confidence, records_seen=seen, records_total=total,
+                     rank=rank, guidance="")
+
+
 def feedback_factor(helped: int, not_helped: int) -> float:
     return 1.0 + FEEDBACK_ALPHA * (helped - not_helped) / (helped + not_helped + FEEDBACK_BETA)
 
@@ -164,8 +171,7 @@ def retrieve(bank: Bank, task: str, category: str | None = None, subcategory: st
     classified_by: ClassifiedBy = "caller" if category else "none"
     confidence = seen = total = None
     if caches(bank).record_count() == 0:  # reads the records version; the levels below reuse it
-        return Retrieval(records=[], match="none", category=category, subcategory=subcategory,
-                         classified_by=classified_by, rank=rank, guidance="")
+        return _no_match(category, subcategory, classified_by, rank)
     if embedder is None:
         rank = "bm25"
     qvec = embedder.encode([task])[0] if embedder is not None and (rank != "bm25" or not category) else None
@@ -189,9 +195,7 @@ def retrieve(bank: Bank, task: str, category: str | None = None, subcategory: st
                              classified_by=classified_by, confidence=confidence, records_seen=seen,
                              records_total=total, rank=rank,
                              guidance=guidance_block(records, level, category, subcategory))
-    return Retrieval(records=[], match="none", category=category, subcategory=subcategory,
-                     classified_by=classified_by, confidence=confidence, records_seen=seen, records_total=total,
-                     rank=rank, guidance="")
+    return _no_match(category, subcategory, classified_by, rank, confidence, seen, total)
 
 
 def guidance_block(records: list[RetrievedRecord], match: Match, category: str | None,
