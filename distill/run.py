@@ -20,6 +20,7 @@ from memcollab.store.models import ContrastPair
 from memcollab.store.progress import progress as progress_bar
 
 from .llm import complete
+from .pairing import pair_unpaired
 from .prompt import PROMPT_VERSION, build_messages
 from .store_constraints import store_distilled
 from .validate import InvalidOutput, parse_output
@@ -114,6 +115,7 @@ async def run(bank: Bank, model: str | None = None, api_base: str | None = None,
 
         taxonomy_text = load_taxonomy(os.environ.get("MEMCOLLAB_TAXONOMY") or None).as_text()
     started = time.monotonic()
+    await asyncio.to_thread(pair_unpaired, bank)  # tasks a stopped server did not pair (distill/pairer.py)
     pairs = await asyncio.to_thread(work_list, bank, limit)
     summary = Summary(model=model, pairs_considered=len(pairs))
     gate = asyncio.Semaphore(max(1, concurrency))

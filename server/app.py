@@ -13,8 +13,11 @@ from contextlib import asynccontextmanager
 from functools import cached_property
 from typing import Any
 
+import anyio
 from mcp.server import MCPServer
 
+from memcollab.distill.pairer import Pairer
+from memcollab.distill.pairing import pair_unpaired
 from memcollab.store.bank import Bank, store_problem
 from memcollab.store.embed import embedder_if_ready, get_embedder, wait_for_embedder
 from memcollab.store.maintain import AutoMaintainer
@@ -23,6 +26,7 @@ from memcollab.store.vectors import Indexer
 from .settings import Settings
 
 log = logging.getLogger("memcollab.server")
+SETTLE_TIMEOUT = 10.0
 
 INSTRUCTIONS = """memcollab is a memory shared by agents built on different models. Before solving a task, call
 get_constraints with the task (and its category/subcategory from the memcollab://taxonomy resource if you
@@ -39,6 +43,7 @@ class Memory:
         self.bank = Bank(settings.store)
         self.indexer = Indexer(self.bank, get_embedder)
         self.maintainer = AutoMaintainer(self.bank)
+        self.pairer = Pairer(self.bank)
 
     @cached_property
     def taxonomy(self) -> Any:
@@ -50,6 +55,7 @@ class Memory:
         try:
             for name in ("trajectories", "pairs", "records", "feedback"):
                 self.bank.table(name)
+            pair_unpaired(self.bank)  # tasks a stopped server acknowledged but did not pair
         except Exception:  # a warm-up failure must not kill the server; the call that needs it will say why
             log.exception("warm-up failed")
         if self.settings.embeddings:
@@ -62,6 +68,11 @@ class Memory:
             return ready
         self.indexer.start()
         return wait_for_embedder(self.settings.embed_wait)
+
+    def pairs_settled(self) -> None:
+        """Before a read of pairs: what this process queued for pairing is written (distill/pairer.py)."""
+        if not self.pairer.settle(SETTLE_TIMEOUT):
+            log.warning("pairing is behind (over %.0f s); this answer may miss the newest pairs", SETTLE_TIMEOUT)
 
     def written(self) -> None:
         """After a write: wake the indexer (it runs only once the model is loaded) and count towards the
@@ -90,7 +101,10 @@ def create_server(settings: Settings | None = None, memory: Memory | None = None
                       problem)
         elif memory.settings.warm_up:
             threading.Thread(target=memory.warm_up, name="memcollab-warm-up", daemon=True).start()
-        yield memory
+        try:
+            yield memory
+        finally:
+            await anyio.to_thread.run_sync(memory.pairer.close)
 
     server = MCPServer("memcollab", version=package_version(), instructions=INSTRUCTIONS, lifespan=lifespan,
                        log_level=memory.settings.log_level)  # type: ignore[arg-type]

@@ -231,6 +231,7 @@ def serve(memory: Memory, host: str, port: int, allowed_hosts: list[str] | None 
     config = uvicorn.Config(app, host=host, port=port, log_level=memory.settings.log_level.lower(),
                             timeout_graceful_shutdown=graceful_seconds, access_log=False, server_header=False)
     server_class(config).run()
+    memory.pairer.close()  # the lifespan closes it too; this covers a lifespan that never ran
     return 0
 
 

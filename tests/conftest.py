@@ -75,6 +75,12 @@ async def call(client: Any, tool: str, args: dict[str, Any] | None = None) -> di
     return r.structured_content
 
 
+async def pairs_written(client: Any) -> None:
+    """The server writes contrast pairs just after it answers a submission (distill/pairer.py); a read of the
+    server's own (memory_status here) writes what is queued first. Call before reading pairs from the store."""
+    await call(client, "memory_status")
+
+
 async def call_error(client: Any, tool: str, args: dict[str, Any]) -> str:
     """Call a tool that must fail; return its error text."""
     r = await client.call_tool(tool, args)

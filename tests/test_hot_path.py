@@ -10,7 +10,8 @@ import time
 import anyio
 import pytest
 
-from conftest import call, call_error, import_records, memory_client, record_line, stdio_client, traj
+from conftest import (call, call_error, import_records, memory_client, pairs_written, record_line, stdio_client,
+                      traj)
 from memcollab.distill.pairing import store_and_pair
 from memcollab.server.tools.report_feedback import FeedbackIn, report
 from memcollab.store.bank import Bank
@@ -77,10 +78,12 @@ async def test_a_pending_pair_is_repointed_to_a_stronger_correct_trajectory(stor
     async with memory_client(store, embeddings=False) as c:
         mid = await call(c, "submit_trajectory", traj(task, "mid", "correct", "12"))
         await call(c, "submit_trajectory", traj(task, "weak", "incorrect", "8"))
+        await pairs_written(c)
         (pair,) = Bank(store).pairs()
         assert pair.preferred_id == mid["trajectory_id"] and pair.status == "pending"
 
         strong = await call(c, "submit_trajectory", traj(task, "strong", "correct", "12"))
+        await pairs_written(c)
         assert strong["pending_pairs"] == 1
         (pair,) = Bank(store).pairs()
         assert (pair.preferred_id, pair.preferred_model) == (strong["trajectory_id"], "strong")
@@ -88,12 +91,14 @@ async def test_a_pending_pair_is_repointed_to_a_stronger_correct_trajectory(stor
 
         Bank(store).set_pair(pair.id, status="distilled", attempts=1, record_ids=["r-x"])
         best = await call(c, "submit_trajectory", traj(task, "best", "correct", "12"))
+        await pairs_written(c)
         assert best["pending_pairs"] == 0
         (kept,) = Bank(store).pairs()
         assert kept.preferred_model == "strong" and kept.status == "distilled"  # a distilled pair stays
 
         # a new incorrect trajectory gets the strongest correct one at once
         r = await call(c, "submit_trajectory", traj(task, "other-weak", "incorrect", "6"))
+        await pairs_written(c)
         assert r["pending_pairs"] == 1
         new = next(p for p in Bank(store).pairs() if p.unpreferred_model == "other-weak")
         assert (new.preferred_id, new.preferred_model) == (best["trajectory_id"], "best")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import call, memory_client, traj
+from conftest import call, memory_client, pairs_written, traj
 from memcollab.distill.pairing import pair_task
 from memcollab.store.bank import Bank, eq
 
@@ -27,6 +27,7 @@ async def _one_more_loser_is_one_append(c, bank: Bank, task: str, task_id: str, 
     version = bank.table("pairs").version
     r = await call(c, "submit_trajectory", traj(task, "weak2", "incorrect", "5"))
     assert r["pending_pairs"] == 2
+    await pairs_written(c)
     bank.table("pairs").checkout_latest()
     assert bank.table("pairs").version == version + 1
     assert {p.preferred_id for p in bank.pairs(eq("task_id", task_id))} == {preferred_id}
@@ -43,6 +44,7 @@ async def test_a_stronger_answer_repoints_only_its_own_tasks_pending_pair(store,
         ta, tb = a_mid["task_id"], b_mid["task_id"]
         a_best = await call(c, "submit_trajectory", traj(A, "best", "correct", "6"))
         assert a_best["pending_pairs"] == 1
+        await pairs_written(c)
         assert _pair_of(bank, ta).preferred_id == a_best["trajectory_id"]
         pb = _pair_of(bank, tb)
         assert (pb.preferred_id, pb.preferred_model) == (b_mid["trajectory_id"], "mid")  # untouched

@@ -46,6 +46,7 @@ def register(server: MCPServer, memory: Memory) -> None:
         """Remove a bad record, or every trajectory, contrast pair and record that came from one model or agent.
         Removed items are remembered so they are not stored or distilled again. Try dry_run first."""
         q = validated(ForgetIn, record_id=record_id, model=model, agent=agent, dry_run=dry_run)
+        memory.pairs_settled()  # a pair queued for a trajectory being forgotten is written, then removed
         result = forgetting.forget(memory.bank, q.record_id, q.model, q.agent, q.dry_run)
         if not q.dry_run:
             memory.written()

@@ -27,4 +27,5 @@ def register(server: MCPServer, memory: Memory) -> None:
     @tool_errors
     def memory_status() -> Status:
         """Counts of trajectories, contrast pairs by status, memory records by category, and models seen."""
+        memory.pairs_settled()
         return status(memory)

@@ -61,4 +61,5 @@ def register(server: MCPServer, memory: Memory) -> None:
         """The oldest pending contrast pair (a correct and an incorrect solution by different models on one
         task) with instructions for distilling it into at most 3 abstract constraints. pair_id is null when
         nothing is pending. Send the result with submit_constraints."""
+        memory.pairs_settled()
         return next_contrast_for(memory)

@@ -1,7 +1,8 @@
 """Tool `submit_trajectory`: the write lane (validate → content-hash id → append → pair).
 
 Concurrent calls in one server process share commits (store/group_commit.py): submissions that arrive
-while a commit is in flight go together into the next append, each answered only after it.
+while a commit is in flight go together into the next append, each answered only after it. Their contrast
+pairs are written just after, by the server's pairer (distill/pairer.py).
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ def submit(bank: Bank, item: TrajectoryIn) -> SubmitResult:
 
 
 def register(server: MCPServer, memory: Memory) -> None:
-    commits = GroupCommit(lambda ts: store_and_pair(memory.bank, ts))
+    commits = GroupCommit(lambda ts: store_and_pair(memory.bank, ts, memory.pairer))
 
     @server.tool(annotations=ToolAnnotations(
         title="Submit a reasoning trajectory", read_only_hint=False, destructive_hint=False,
