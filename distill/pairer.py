@@ -30,9 +30,9 @@ RETRY_AFTER = 1.0
 
 
 class Pairer:
-    def __init__(self, bank: Bank, linger: float = LINGER):
+    def __init__(self, bank: Bank, linger: float | None = None):
         self.bank = bank
-        self.linger = linger
+        self.linger = LINGER if linger is None else linger
         self._todo: dict[str, None] = {}
         self._busy = False  # a pairing is being written
         self._hurry = 0  # callers waiting in settle(): skip the linger

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from conftest import MEMCOLLAB, server_env, traj
+from memcollab.distill.pairing import pair_unpaired, unpaired_tasks
 from memcollab.store.bank import Bank
 
 INIT = [{"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
@@ -83,6 +84,10 @@ def _check_store(store, acked: set[str]) -> None:
     known = set(ids)
     for p in bank.pairs():
         assert p.preferred_id in known and p.unpreferred_id in known
+    # pairs are written just after the answer (distill/pairer.py): what the kill left unpaired is paired by
+    # the next start (the next round's server) or the distiller, with this same call
+    pair_unpaired(bank)
+    assert unpaired_tasks(bank) == []
 
 
 def _kill_rounds(tmp_path, rounds: int) -> None:

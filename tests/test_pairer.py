@@ -96,16 +96,26 @@ def test_close_writes_what_is_queued_and_later_tasks_are_paired_at_once(bank):
 
 
 @pytest.mark.anyio
-async def test_the_servers_own_reads_see_the_pairs_of_its_answers(store):
+async def test_the_servers_own_reads_see_the_pairs_of_its_answers(store, monkeypatch):
+    monkeypatch.setattr(pairer_module, "LINGER", 60)  # nothing would be written in this test but for the reads
     task = "Own reads task: how many legs has a spider?"
+    other = "Own reads task: how many legs has an ant?"
     async with memory_client(store, embeddings=False) as c:
         await call(c, "submit_trajectory", traj(task, "m-good", "correct", "8"))
         r = await call(c, "submit_trajectory", traj(task, "m-bad", "incorrect", "6"))
         assert r["pending_pairs"] == 1
-        status = await call(c, "memory_status")
-        assert status["pairs_by_status"] == {"pending": 1}
         contrast = await call(c, "next_contrast")
         assert contrast["pair_id"] is not None and contrast["unpreferred"]["final_answer"] == "6"
+        await call(c, "submit_trajectory", traj(other, "m-good", "correct", "6"))
+        await call(c, "submit_trajectory", traj(other, "m-bad", "incorrect", "8"))
+        status = await call(c, "memory_status")
+        assert status["pairs_by_status"] == {"pending": 2}
+        third = "Own reads task: how many legs has a bird?"
+        await call(c, "submit_trajectory", traj(third, "m-good", "correct", "2"))
+        await call(c, "submit_trajectory", traj(third, "m-worse", "incorrect", "4"))
+        report = await call(c, "forget", {"model": "m-worse"})
+        assert (report["trajectories"], report["pairs"]) == (1, 1)  # its queued pair was written, then removed
+    assert {p.unpreferred_model for p in Bank(store).pairs()} == {"m-bad"}
 
 
 def _unpaired_store(bank: Bank) -> list[list]:
