@@ -300,6 +300,26 @@ async def submit_rate(store: Path, n: int, floor: Client) -> tuple[float, float]
         return n / ours * 1000, n / floors * 1000
 
 
+def append_floor(store: Path, n: int = 200) -> float:
+    """p50 (ms) of one single-row LanceDB append to a trajectories table, in this process, without MCP: the
+    storage's share of a submit, which commits one append before it answers."""
+    import statistics
+
+    from memcollab.store.bank import Bank, _traj_row, arrow_rows
+    from memcollab.store.models import TrajectoryIn
+
+    tbl = Bank(store).appender("trajectories")
+    times = []
+    for i in range(n):
+        t = TrajectoryIn(task=f"append floor {i // 2}", model=f"m{i % 2}", final_answer=str(i),
+                         outcome="correct" if i % 2 else "incorrect", steps=["a", "b"]).to_trajectory()
+        rows = arrow_rows("trajectories", [_traj_row(t)])
+        t0 = time.perf_counter()
+        tbl.add(rows)
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times) * 1000
+
+
 async def rss(store: Path) -> tuple[float, float]:
     async with Client(params(store, MEMCOLLAB_EMBEDDINGS="off"), mode="legacy") as c:
         await c.call_tool("get_constraints", {"task": "circle area", "category": "Geometry"})
@@ -436,6 +456,11 @@ async def main_async(quick: bool, parts: set[str]) -> None:
             print(f"submit_trajectory, one client in sequence: {r1:.0f} calls/s on 1k stored trajectories (floor "
                   f"{f1:.0f}/s interleaved, ratio {f1 / r1:.2f}x), {r10:.0f} calls/s on 10k (floor {f10:.0f}/s, "
                   f"ratio {f10 / r10:.2f}x); 1k/10k rate {r1 / r10:.2f} (targets >= 100 calls/s, <= 1.25)")
+            app = append_floor(tmp / "append-floor")
+            both = 1000 / (1000 / f1 + app)
+            print(f"  storage floor: one single-row LanceDB append p50 {app:.2f} ms in-process; bare call + one append "
+                  f"= {both:.0f} calls/s, the most a submit that commits before it answers can reach here "
+                  f"(submit at 1k: {r1 / both:.2f} of it)")
     if "concurrent" in parts:
         floor8 = await concurrent_rate(floor_params(tmp), "ping", lambda w, i: {"task": f"{w} {i}"}, 8, 100)
         ours8 = await concurrent_rate(params(tmp / "concurrent", MEMCOLLAB_EMBEDDINGS="off"), "submit_trajectory",
