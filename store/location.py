@@ -86,14 +86,17 @@ class StoreLocation:
     def __str__(self) -> str:
         return self.uri
 
-    def connect(self, fresh: bool = True) -> Any:
-        """A LanceDB connection that sees every other writer's commits on each read; `fresh=False`: one that
-        never looks for them (for appends only, see Bank.appender)."""
+    def table_uri(self, name: str) -> str:
+        """Where LanceDB keeps table `name` (a Lance dataset)."""
+        return f"{self.uri}/{name}.lance"
+
+    def connect(self) -> Any:
+        """A LanceDB connection that sees every other writer's commits on each read."""
         import lancedb
 
         if self.path is not None:
             self.path.mkdir(parents=True, exist_ok=True)
-        return lancedb.connect(self.uri, read_consistency_interval=timedelta(0) if fresh else None,
+        return lancedb.connect(self.uri, read_consistency_interval=timedelta(0),
                                storage_options=self.options or None)
 
     def insert_lock(self, table: str) -> Any:
