@@ -14,7 +14,6 @@ import io
 import json
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -22,6 +21,7 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 os.environ.setdefault("OPENAI_API_KEY", "sk-stand-in")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
+from scratch import scratch_dir  # noqa: E402
 from support.fake_llm import FakeLLM, Reply  # noqa: E402
 
 from memcollab.distill.pairing import pair_task  # noqa: E402
@@ -37,7 +37,7 @@ def reply(i: int) -> str:
 
 
 def seeded_bank(n: int) -> Bank:
-    bank = Bank(tempfile.mkdtemp(prefix="memcollab-bench-"))
+    bank = Bank(scratch_dir())
     ts = []
     for i in range(n):
         task = f"Bench task {i}: solve for x."

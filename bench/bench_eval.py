@@ -33,6 +33,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("OPENAI_API_KEY", "sk-stand-in")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
+from scratch import scratch_dir  # noqa: E402
 from support.fake_llm import FakeLLM  # noqa: E402
 from test_eval_e2e import STRONG, WEAK, script  # noqa: E402  (the e2e test's scripted models)
 
@@ -117,7 +118,7 @@ async def mcp_get_constraints(n: int) -> float:
     from memcollab.eval.bank_client import open_bank
 
     tasks, _ = load_tasks("humaneval", 5)
-    store = Path(tempfile.mkdtemp(prefix="memcollab-bench-")) / "store"
+    store = scratch_dir() / "store"
     async with open_bank(store) as bank:
         await bank.guidance(tasks[0], "m")  # warm the server (store open, indexes)
         times = []

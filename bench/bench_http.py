@@ -27,7 +27,6 @@ import asyncio
 import os
 import random
 import sys
-import tempfile
 import time
 from collections import defaultdict
 from contextlib import asynccontextmanager
@@ -39,6 +38,7 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))  # the real-server helpers the tests use (support/)
 
+from scratch import scratch_dir  # noqa: E402
 from bench_server import fill, pct, record_lines  # noqa: E402
 from support.http_server import MEMCOLLAB, http_client, http_server, serve_env  # noqa: E402
 
@@ -221,7 +221,7 @@ async def main_async(args: argparse.Namespace) -> None:
     from memcollab.store.transfer import import_jsonl
 
     os.environ["MEMCOLLAB_EMBEDDINGS"] = "off"
-    tmp = Path(tempfile.mkdtemp(prefix="bench-http-"))
+    tmp = scratch_dir("bench-http-")
     n_records = 300 if args.quick else 1000
     rows = []
 

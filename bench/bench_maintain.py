@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from scratch import scratch_dir  # noqa: E402
 from bench_server import fill, pct  # noqa: E402
 
 from memcollab.store.maintain import AUTO_EVERY  # noqa: E402
@@ -100,7 +100,7 @@ def main() -> None:
     ap.add_argument("--table-rows", type=int, default=100_000, help="bank size for the one-run comparison (0: skip)")
     args = ap.parse_args()
     n = args.submits
-    tmp = Path(tempfile.mkdtemp(prefix="memcollab-maintain-"))
+    tmp = scratch_dir("memcollab-maintain-")
     if args.table_rows:
         ours, lancedb_optimize = one_run(tmp, args.table_rows)
         print(f"one maintenance run after 100 single submits to {args.table_rows} trajectories: {ours:.2f} s; "

@@ -13,7 +13,6 @@ import argparse
 import os
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -21,6 +20,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from scratch import scratch_dir  # noqa: E402
 import tasksets  # noqa: E402
 
 from memcollab.store.bank import Bank  # noqa: E402
@@ -96,7 +96,7 @@ def main() -> None:
     args = ap.parse_args()
     for name, families in (("distinct families", tasksets.FAMILIES), ("confusable arithmetic families",
                                                                     tasksets.CONFUSABLE)):
-        store = Path(tempfile.mkdtemp(prefix="memcollab-retrieval-")) / "store"
+        store = scratch_dir("memcollab-retrieval-") / "store"
         bank, test = build(store, args.per_family, families)
         print(f"\n== {name}: HumanEval + {len(families)} reasoning-gym families; {bank.count('records')} records "
               f"in {len(set(t.category for t in test))} categories; {len(test)} held-out queries")

@@ -24,7 +24,6 @@ import random
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -32,6 +31,7 @@ from typing import Any
 import anyio
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters
+from scratch import scratch_dir
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
@@ -132,7 +132,7 @@ def import_trajectories_rate(n: int, store: Path | None = None) -> float:
     lines = [json.dumps({"type": "trajectory", "task": f"Imported task {i // 2}", "model": f"m{i % 2}",
                          "final_answer": str(i), "outcome": "correct" if i % 2 else "incorrect",
                          "steps": ["one step", "another"], "category": "Algebra"}) for i in range(n)]
-    bank = Bank(store or Path(tempfile.mkdtemp()) / "s")
+    bank = Bank(store or scratch_dir() / "s")
     bank.table("trajectories")
     t0 = time.perf_counter()
     rep = import_jsonl(bank, lines, progress=lambda _m: None)
@@ -370,9 +370,9 @@ def entity(i: int, w: str = "") -> dict[str, Any]:
 
 
 async def reference(entry: str, counts: list[int]) -> dict[str, Any]:
-    out: dict[str, Any] = {"spawn": pct([await spawn_to_list(ref_params(entry, Path(tempfile.mkdtemp()) / "m.jsonl"))
+    out: dict[str, Any] = {"spawn": pct([await spawn_to_list(ref_params(entry, scratch_dir() / "m.jsonl"))
                                          for _ in range(3)], 0.5)}
-    file = Path(tempfile.mkdtemp()) / "m.jsonl"
+    file = scratch_dir() / "m.jsonl"
     async with Client(ref_params(entry, file), mode="legacy") as c:
         t0 = time.perf_counter()
         for i in range(300):
@@ -391,7 +391,7 @@ async def reference(entry: str, counts: list[int]) -> dict[str, Any]:
                 await c.call_tool("search_nodes", {"query": f"key{rng.randrange(n)}q"})
                 times.append((time.perf_counter() - t0) * 1000)
             out[n] = pct(times, 0.5)
-    file = Path(tempfile.mkdtemp()) / "m.jsonl"
+    file = scratch_dir() / "m.jsonl"
 
     async def writer(w: str) -> None:
         async with Client(ref_params(entry, file), mode="legacy") as c:
@@ -414,7 +414,7 @@ PARTS = ("spawn", "tagged", "untagged", "submit", "concurrent", "import", "rss",
 async def main_async(quick: bool, parts: set[str]) -> None:
     repeats = 3 if quick else 5
     counts = [1000, 10_000] if quick else [1000, 10_000, 100_000]
-    tmp = Path(tempfile.mkdtemp(prefix="memcollab-bench-"))
+    tmp = scratch_dir()
     if "spawn" in parts:
         floor = [await spawn_to_list(floor_params(tmp)) for _ in range(repeats)]
         ours = [await spawn_to_list(params(tmp / f"spawn{i}")) for i in range(repeats)]
