@@ -98,3 +98,31 @@ async def test_server_writes_trigger_automatic_maintenance(tmp_path, monkeypatch
     while memory.maintainer.runs < 1 and time.monotonic() < deadline:
         await anyio.sleep(0.1)
     assert memory.maintainer.runs == 1
+
+
+@pytest.mark.anyio
+async def test_submissions_that_share_a_commit_count_as_one_write(tmp_path, monkeypatch):
+    """Maintenance's work is what appends leave, so a group commit counts once: 16 submissions at once go in a
+    few appends (no run at every=16); 16 in sequence are 16 appends (a run)."""
+    from mcp import Client
+
+    from conftest import call, traj
+    from memcollab.server.app import Memory, create_server
+    from memcollab.server.settings import Settings
+
+    monkeypatch.setenv("MEMCOLLAB_AUTO_MAINTAIN", "16")
+    memory = Memory(Settings(store=tmp_path / "s", warm_up=False, embeddings=False))
+    async with Client(create_server(memory=memory), mode="legacy") as c:
+        await call(c, "memory_status")
+        async with anyio.create_task_group() as tg:
+            for i in range(16):
+                tg.start_soon(call, c, "submit_trajectory", traj(f"Burst task {i}", "model-a", "correct"))
+        await anyio.sleep(1.0)
+        assert memory.maintainer.runs == 0 and not memory.maintainer._running.is_set()
+        assert Bank(tmp_path / "s").count("trajectories") == 16
+        for i in range(16):
+            await call(c, "submit_trajectory", traj(f"Sequence task {i}", "model-a", "correct"))
+    deadline = time.monotonic() + 120
+    while memory.maintainer.runs < 1 and time.monotonic() < deadline:
+        await anyio.sleep(0.1)
+    assert memory.maintainer.runs == 1

@@ -16,7 +16,7 @@ from pydantic import Field
 from memcollab.distill.pairing import Submitted, store_and_pair
 from memcollab.store.bank import Bank
 from memcollab.store.group_commit import GroupCommit
-from memcollab.store.models import Answer, TrajectoryIn
+from memcollab.store.models import Answer, Trajectory, TrajectoryIn
 
 from .errors import tool_errors, validated
 
@@ -46,7 +46,12 @@ def submit(bank: Bank, item: TrajectoryIn) -> SubmitResult:
 
 
 def register(server: MCPServer, memory: Memory) -> None:
-    commits = GroupCommit(lambda ts: store_and_pair(memory.bank, ts, memory.pairer))
+    def write(ts: list[Trajectory]) -> list[Submitted]:
+        done = store_and_pair(memory.bank, ts, memory.pairer)
+        memory.written()  # once per commit: maintenance counts appends (its work), not calls
+        return done
+
+    commits = GroupCommit(write)
 
     @server.tool(annotations=ToolAnnotations(
         title="Submit a reasoning trajectory", read_only_hint=False, destructive_hint=False,
@@ -71,6 +76,4 @@ def register(server: MCPServer, memory: Memory) -> None:
         item = validated(TrajectoryIn, task=task, model=model, final_answer=final_answer, outcome=outcome,
                          steps=steps, task_id=task_id, agent=agent, category=category, subcategory=subcategory,
                          metadata=metadata)
-        done = result(commits.submit(item.to_trajectory()))
-        memory.written()
-        return done
+        return result(commits.submit(item.to_trajectory()))
