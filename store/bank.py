@@ -20,10 +20,10 @@ import logging
 import os
 import random
 import threading
-from dataclasses import dataclass
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 

@@ -177,3 +177,19 @@ def test_the_distiller_pairs_what_a_stopped_server_left_before_it_reads_its_work
     assert res.returncode == 0, res.stderr
     assert json.loads(res.stdout)["pairs_considered"] == 2
     assert bank.count("pairs", "status = 'distilled'") == 2
+
+
+def test_the_finder_ranks_by_the_same_length_as_pairing(bank):
+    """Between two correct trajectories of unranked models the shorter one (characters of steps and answer) is
+    τ+; the finder computes lengths in Arrow and must agree with pairing, or it would flag paired tasks."""
+    task = "Length task: name the capital of France."
+    fewer_chars = TrajectoryIn(task=task, model="m-accents", outcome="correct", final_answer="Paris",
+                               steps=["é" * 5, "é" * 5]).to_trajectory()  # 10 characters, 20 bytes, 2 steps
+    more_chars = TrajectoryIn(task=task, model="m-plain", outcome="correct", final_answer="Paris",
+                              steps=["x" * 15]).to_trajectory()  # 15 characters, 15 bytes, 1 step
+    neg = TrajectoryIn(task=task, model="m-bad", outcome="incorrect", final_answer="Lyon",
+                       steps=["no"]).to_trajectory()
+    store_and_pair(bank, [fewer_chars, more_chars, neg])
+    (pair,) = bank.pairs()
+    assert pair.preferred_model == "m-accents"
+    assert unpaired_tasks(bank) == []
