@@ -171,7 +171,7 @@ class ScopeGate:
         from memcollab.store.provenance import record
 
         try:
-            await anyio.to_thread.run_sync(record, self.memory.bank, kind, refs, sent_by)
+            await record(self.memory.bank, kind, refs, sent_by)
         except Exception:  # the write itself is committed; losing its provenance must not fail it
             log.exception("could not record provenance of %s by %s", name, sent_by)
 

@@ -51,12 +51,13 @@ def _committer(bank: Bank) -> GroupCommit[list[dict[str, Any]], int]:
     return gc
 
 
-def record(bank: Bank, kind: str, refs: list[str], sent_by: str) -> int:
-    """Append who sent these items; returns once the rows are committed."""
+async def record(bank: Bank, kind: str, refs: list[str], sent_by: str) -> int:
+    """Append who sent these items; returns once the rows are committed. (Called from the server's event
+    loop, like every caller of one GroupCommit.)"""
     stamp = datetime.now(UTC)
     rows = [{"id": "s-" + content_id("sent", kind, ref, sent_by), "kind": kind, "ref": ref, "sent_by": sent_by,
              "created_at": stamp} for ref in dict.fromkeys(refs)]
-    return _committer(bank).submit(rows) if rows else 0
+    return await _committer(bank).submit(rows) if rows else 0
 
 
 def senders(bank: Bank, kind: str, ref: str) -> list[str]:

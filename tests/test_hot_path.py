@@ -5,7 +5,6 @@ spot for untagged queries while vectors are missing. Real LanceDB in temp dirs, 
 from __future__ import annotations
 
 import threading
-import time
 
 import anyio
 import pytest
@@ -104,14 +103,19 @@ async def test_a_pending_pair_is_repointed_to_a_stronger_correct_trajectory(stor
         assert (new.preferred_id, new.preferred_model) == (best["trajectory_id"], "best")
 
 
-def test_group_commit_puts_writes_that_arrive_together_into_one_commit():
+async def _until(cond, what: str, seconds: float = 30) -> None:
+    with anyio.fail_after(seconds):
+        while not cond():
+            await anyio.sleep(0.005)
+
+
+@pytest.mark.anyio
+async def test_group_commit_puts_writes_that_arrive_together_into_one_commit():
     batches: list[list[int]] = []
-    first_in = threading.Event()
     release = threading.Event()
 
-    def write(items: list[int]) -> list[int]:
+    def write(items: list[int]) -> list[int]:  # runs in a worker thread
         if not batches:
-            first_in.set()
             release.wait(30)  # the first commit is "in flight" while the others arrive
         batches.append(items)
         return [i * 10 for i in items]
@@ -119,71 +123,98 @@ def test_group_commit_puts_writes_that_arrive_together_into_one_commit():
     gc = GroupCommit(write)
     results: dict[int, int] = {}
 
-    def caller(i: int) -> None:
-        results[i] = gc.submit(i)
+    async def caller(i: int) -> None:
+        results[i] = await gc.submit(i)
 
-    threads = [threading.Thread(target=caller, args=(0,))]
-    threads[0].start()
-    assert first_in.wait(30)
-    threads += [threading.Thread(target=caller, args=(i,)) for i in range(1, 8)]
-    for t in threads[1:]:
-        t.start()
-    deadline = threading.Event()
-    while len(gc._queue) < 7 and not deadline.wait(0.01):
-        pass
-    release.set()
-    for t in threads:
-        t.join(30)
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(caller, 0)
+        await _until(lambda: gc._committing and not gc._queue, "the first commit")
+        for i in range(1, 8):
+            tg.start_soon(caller, i)
+        await _until(lambda: len(gc._queue) == 7, "seven queued")
+        release.set()
     assert results == {i: i * 10 for i in range(8)}  # each caller got its own result
     assert batches == [[0], list(range(1, 8))]  # the seven that arrived during the first commit shared one
 
 
-def test_a_lingering_commit_goes_as_soon_as_its_batch_is_full():
-    """After a commit of two, the next committer lingers for up to four items: it must be woken by the
-    arrivals, not wait out its linger (two minutes here)."""
+@pytest.mark.anyio
+async def test_a_lingering_commit_waits_for_the_writes_in_flight_and_goes_as_soon_as_they_are_in():
+    """The first commit ends with three writes in flight (its own and two queued): the next committer lingers
+    for three. It must go as soon as the third arrives, not wait out its linger (two minutes here); and once
+    a commit ends with only its own write in flight, a caller in sequence does not linger at all."""
     batches: list[list[str]] = []
-    first_in, release = threading.Event(), threading.Event()
+    release = threading.Event()
 
     def write(items: list[str]) -> list[str]:
         if not batches:
-            first_in.set()
             release.wait(30)
         batches.append(sorted(items))
         return items
 
     gc = GroupCommit(write, linger=120)
-
-    def run(names: str) -> list[threading.Thread]:
-        threads = [threading.Thread(target=gc.submit, args=(n,), daemon=True) for n in names]
-        for t in threads:
-            t.start()
-        return threads
-
-    a = run("A")
-    assert first_in.wait(30)
-    bc = run("BC")
-    while len(gc._queue) < 2 and not release.wait(0.01):
-        pass
-    release.set()
-    for t in a + bc:
-        t.join(30)
-    assert batches == [["A"], ["B", "C"]]  # the last commit carried two: the next one lingers for four
-    rest = run("DEFG")
-    deadline = time.monotonic() + 60
-    for t in rest:
-        t.join(max(0.0, deadline - time.monotonic()))
-    assert not any(t.is_alive() for t in rest), "the committer waited out its linger"
-    assert batches[2:] == [["D", "E", "F", "G"]]
+    with anyio.fail_after(60):
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(gc.submit, "A")
+            await _until(lambda: gc._committing and not gc._queue, "the first commit")
+            tg.start_soon(gc.submit, "B")
+            tg.start_soon(gc.submit, "C")
+            await _until(lambda: len(gc._queue) == 2, "two queued")
+            release.set()
+            await _until(lambda: gc._arrived is not None, "the next committer lingering")
+            assert batches == [["A"]]
+            tg.start_soon(gc.submit, "D")
+        assert batches == [["A"], ["B", "C", "D"]]
+        await gc.submit("E")  # B, C, D's commit ended with nothing queued: in flight were exactly its three
+        assert batches[-1] == ["E"]
+        await gc.submit("F")  # E's ended with one write in flight: F commits at once
+        await gc.submit("G")
+    assert batches[3:] == [["F"], ["G"]]
 
 
-def test_group_commit_fails_every_caller_of_a_failed_batch():
+@pytest.mark.anyio
+async def test_group_commit_fails_every_caller_of_a_failed_batch():
     def write(items: list[int]) -> list[int]:
         raise OSError("disk full")
 
     gc = GroupCommit(write)
     with pytest.raises(OSError, match="disk full"):
-        gc.submit(1)
-    assert gc._queue == []
+        await gc.submit(1)
+    assert gc._queue == [] and not gc._committing
+
+
+@pytest.mark.anyio
+async def test_a_cancelled_caller_still_has_its_write_committed_and_the_queue_goes_on():
+    """A request cancelled while its write waits behind a commit in flight: the write is committed anyway,
+    and when the cancelled caller was the one due to commit next, the writes behind it are not stranded."""
+    written: list[int] = []
+    release = threading.Event()
+
+    def write(items: list[int]) -> list[int]:
+        if not written:
+            release.wait(30)
+        written.extend(items)
+        return items
+
+    gc = GroupCommit(write, linger=0)
+    with anyio.fail_after(60):
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(gc.submit, 1)
+            await _until(lambda: gc._committing and not gc._queue, "the first commit")
+            doomed = anyio.CancelScope()
+
+            async def cancelled_caller() -> None:
+                with doomed:
+                    await gc.submit(2)
+
+            tg.start_soon(cancelled_caller)
+            await _until(lambda: len(gc._queue) == 1, "2 queued")
+            doomed.cancel()  # 2 is the oldest queued: the one due to commit next
+            tg.start_soon(gc.submit, 3)
+            await _until(lambda: len(gc._queue) == 2, "3 queued behind it")
+            release.set()
+        assert sorted(written) == [1, 2, 3]
+        assert gc._queue == [] and not gc._committing
+        assert await gc.submit(4) == 4
 
 
 @pytest.mark.anyio

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import math
 import threading
-import time
 
+import anyio
 import pytest
 
 from memcollab.store.bm25 import BM25
@@ -38,11 +38,12 @@ def test_a_taxonomy_file_that_is_not_a_mapping_says_what_is_expected(tmp_path):
     assert str(err.value) == f"taxonomy file {f}: expected a mapping with 'domain' or 'domains'"
 
 
-def test_group_commit_lingers_for_concurrent_callers_and_answers_each():
+@pytest.mark.anyio
+async def test_group_commit_lingers_for_concurrent_callers_and_answers_each():
     batches: list[list[int]] = []
     gate = threading.Event()
 
-    def write(items: list[int]) -> list[int]:
+    def write(items: list[int]) -> list[int]:  # in a worker thread
         if not batches:
             gate.wait(60)  # hold the first commit so the other callers queue behind it
         batches.append(list(items))
@@ -51,21 +52,18 @@ def test_group_commit_lingers_for_concurrent_callers_and_answers_each():
     gc = GroupCommit(write, linger=0.05)
     results: dict[int, int] = {}
 
-    def caller(i: int) -> None:
-        results[i] = gc.submit(i)
-        results[100 + i] = gc.submit(100 + i)  # a second write while others are still active
+    async def caller(i: int) -> None:
+        results[i] = await gc.submit(i)
+        results[100 + i] = await gc.submit(100 + i)  # a second write while others are still active
 
-    threads = [threading.Thread(target=caller, args=(i,), daemon=True) for i in range(8)]
-    deadline = time.monotonic() + 60
-    for t in threads:
-        t.start()
-    while len(gc._queue) < 7 and time.monotonic() < deadline:  # the first caller commits, seven queue behind it
-        time.sleep(0.005)
-    gate.set()
-    deadline = time.monotonic() + 60
-    for t in threads:
-        t.join(max(0.0, deadline - time.monotonic()))
-    assert not any(t.is_alive() for t in threads), "callers still waiting for their commit"
+    with anyio.fail_after(60):
+        async with anyio.create_task_group() as tg:
+            for i in range(8):
+                tg.start_soon(caller, i)
+            while len(gc._queue) < 7:  # the first caller commits, seven queue behind it
+                await anyio.sleep(0.005)
+            gate.set()
     assert results == {i: i * 10 for i in [*range(8), *range(100, 108)]}
     assert sorted(i for b in batches for i in b) == [*range(8), *range(100, 108)]
-    assert max(len(b) for b in batches) > 1 and gc.batches == len(batches) < 16
+    assert batches[0] == [0] and set(range(1, 8)) <= set(batches[1])  # the seven queued went together
+    assert len(batches) == gc.batches <= 4  # sixteen writes, at most four commits

@@ -57,7 +57,7 @@ def register(server: MCPServer, memory: Memory) -> None:
         title="Submit a reasoning trajectory", read_only_hint=False, destructive_hint=False,
         idempotent_hint=True, open_world_hint=False))
     @tool_errors
-    def submit_trajectory(
+    async def submit_trajectory(
         task: Annotated[str, Field(description="The task statement exactly as solved (max 20,000 chars)")],
         model: Annotated[str, Field(description="The model that produced the trajectory, e.g. 'qwen2.5-7b'")],
         final_answer: Annotated[str, Field(description="The final answer or code")],
@@ -76,4 +76,4 @@ def register(server: MCPServer, memory: Memory) -> None:
         item = validated(TrajectoryIn, task=task, model=model, final_answer=final_answer, outcome=outcome,
                          steps=steps, task_id=task_id, agent=agent, category=category, subcategory=subcategory,
                          metadata=metadata)
-        return result(commits.submit(item.to_trajectory()))
+        return result(await commits.submit(item.to_trajectory()))
