@@ -104,9 +104,10 @@ async def test_a_pending_pair_is_repointed_to_a_stronger_correct_trajectory(stor
 
 
 async def _until(cond, what: str, seconds: float = 30) -> None:
-    with anyio.fail_after(seconds):
+    with anyio.move_on_after(seconds):
         while not cond():
             await anyio.sleep(0.005)
+    assert cond(), f"timed out waiting for {what}"
 
 
 @pytest.mark.anyio
@@ -126,13 +127,14 @@ async def test_group_commit_puts_writes_that_arrive_together_into_one_commit():
     async def caller(i: int) -> None:
         results[i] = await gc.submit(i)
 
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(caller, 0)
-        await _until(lambda: gc._committing and not gc._queue, "the first commit")
-        for i in range(1, 8):
-            tg.start_soon(caller, i)
-        await _until(lambda: len(gc._queue) == 7, "seven queued")
-        release.set()
+    with anyio.fail_after(60):
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(caller, 0)
+            await _until(lambda: gc._committing and not gc._queue, "the first commit")
+            for i in range(1, 8):
+                tg.start_soon(caller, i)
+            await _until(lambda: len(gc._queue) == 7, "seven queued")
+            release.set()
     assert results == {i: i * 10 for i in range(8)}  # each caller got its own result
     assert batches == [[0], list(range(1, 8))]  # the seven that arrived during the first commit shared one
 
@@ -140,8 +142,8 @@ async def test_group_commit_puts_writes_that_arrive_together_into_one_commit():
 @pytest.mark.anyio
 async def test_a_lingering_commit_waits_for_the_writes_in_flight_and_goes_as_soon_as_they_are_in():
     """The first commit ends with three writes in flight (its own and two queued): the next committer lingers
-    for three. It must go as soon as the third arrives, not wait out its linger (two minutes here); and once
-    a commit ends with only its own write in flight, a caller in sequence does not linger at all."""
+    for three. It must go as soon as the third arrives, not wait out its linger (two minutes here); and a
+    caller in sequence does not linger at all."""
     batches: list[list[str]] = []
     release = threading.Event()
 
@@ -164,11 +166,15 @@ async def test_a_lingering_commit_waits_for_the_writes_in_flight_and_goes_as_soo
             assert batches == [["A"]]
             tg.start_soon(gc.submit, "D")
         assert batches == [["A"], ["B", "C", "D"]]
-        await gc.submit("E")  # B, C, D's commit ended with nothing queued: in flight were exactly its three
-        assert batches[-1] == ["E"]
-        await gc.submit("F")  # E's ended with one write in flight: F commits at once
-        await gc.submit("G")
-    assert batches[3:] == [["F"], ["G"]]
+        async with anyio.create_task_group() as tg:  # three in flight again: E lingers for F and G only
+            for name in "EFG":
+                tg.start_soon(gc.submit, name)
+        assert batches[2:] == [["E", "F", "G"]]
+    solo = GroupCommit(write, linger=120)
+    with anyio.fail_after(60):
+        for name in "HIJ":  # one caller in sequence: each commit ends with only its own write in flight
+            assert await solo.submit(name) == name
+    assert batches[3:] == [["H"], ["I"], ["J"]]
 
 
 @pytest.mark.anyio
