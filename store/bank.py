@@ -369,10 +369,8 @@ class Bank:
                 self.appender(name).add(new)
             return len(new)
 
-        # Check-then-add is safe because every memcollab writer holds the same file lock for it. (Not the
-        # bank's lock as well: an insert into one table must not hold up the others'. Lock order: a table's
-        # insert lock, then the bank's lock, if at all.)
-        with self.location.insert_lock(name):
+        # Check-then-add is safe because every memcollab writer holds the same file lock for it.
+        with self._lock, self.location.insert_lock(name):
             return retry(go, f"insert into {name}")
 
     def _select(self, name: str, where: str | None = None, limit: int | None = None,

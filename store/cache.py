@@ -300,7 +300,7 @@ class Caches:
                 self.trajectories.wrote(v, after, apply, [t.task_id for t in new])
             return flags
 
-        with bank.location.insert_lock("trajectories"):  # not the bank's lock: pairing must not hold this up
+        with bank._lock, bank.location.insert_lock("trajectories"):
             return retry(go, "insert trajectories")
 
     def add_pairs(self, pairs: list[ContrastPair], check: bool = True) -> bool:

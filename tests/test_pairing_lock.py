@@ -9,7 +9,6 @@ import threading
 
 from conftest import traj
 from memcollab.distill.pairing import pair_task
-from memcollab.store.cache import caches
 from memcollab.store.location import FlockLock
 from memcollab.store.models import TrajectoryIn
 
@@ -32,30 +31,3 @@ def test_pairing_waits_for_the_pairs_insert_lock(bank):
     assert done.wait(120)
     assert result["pending"] == 1 and bank.count("pairs") == 1
 
-
-def test_a_pairing_waiting_for_its_lock_does_not_hold_up_submissions(bank):
-    """The server's pairer waits for the pairs lock while another process holds it; meanwhile submissions
-    (the trajectories' own insert lock) must still be appended. Pairing used to take the bank-wide lock
-    first and hold it while it waited."""
-    ts = [TrajectoryIn(**traj("Blocked pairing: solve for y.", "good-model", "correct")).to_trajectory(),
-          TrajectoryIn(**traj("Blocked pairing: solve for y.", "bad-model", "incorrect", answer="7")).to_trajectory()]
-    bank.add_trajectories(ts)
-    paired = threading.Event()
-    later = TrajectoryIn(**traj("Another task entirely.", "m", "correct")).to_trajectory()
-
-    def pair() -> None:
-        pair_task(bank, ts[0].task_id)
-        paired.set()
-
-    with FlockLock(bank.location.path / ".insert-pairs.lock"):
-        threading.Thread(target=pair, daemon=True).start()
-        assert not paired.wait(0.5)  # the pairing is waiting for the lock
-        stored: list[bool] = []
-        submit = threading.Thread(target=lambda: stored.extend(caches(bank).add_trajectories([later])),
-                                  daemon=True)
-        submit.start()
-        submit.join(60)
-        assert stored == [True], "a submission waited for a pairing that waits for another process"
-        assert not paired.is_set()
-    assert paired.wait(120)
-    assert bank.count("pairs") == 1 and bank.count("trajectories") == 3
