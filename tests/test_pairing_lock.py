@@ -30,4 +30,3 @@ def test_pairing_waits_for_the_pairs_insert_lock(bank):
         assert not done.wait(1.0)
     assert done.wait(120)
     assert result["pending"] == 1 and bank.count("pairs") == 1
-
