@@ -1,5 +1,5 @@
 """Small store contracts mutation testing found unguarded: BM25's idf, a token's strength, the taxonomy
-file's error, group commit under concurrent callers (real threads, a plain batch function)."""
+file's error, group commit under concurrent callers (tasks in one event loop, a plain batch function)."""
 
 from __future__ import annotations
 
