@@ -152,7 +152,7 @@ def auto_every() -> int:
 class AutoMaintainer:
     """Counts this process's writes and runs maintenance in a background thread every N of them. A write is an
     append (or update): a group commit of several submissions counts once, since maintenance's work is the
-    fragments and versions appends leave (8 concurrent submitters: ~4 submissions per append)."""
+    fragments and versions appends leave (8 concurrent submitters: ~8 submissions per append)."""
 
     def __init__(self, bank: Bank, every: int | None = None):
         self.bank, self.every = bank, auto_every() if every is None else every
