@@ -96,7 +96,7 @@ def sync_pairs(bank: Bank, task_ids: Sequence[str]) -> dict[str, int]:
         _, stored = c.task_pairs(ids, check=bool(repoint) or not current)
         return {tid: sum(p.status == "pending" for p in stored[tid].values()) for tid in ids}
 
-    with bank._lock, bank.location.insert_lock("pairs"):
+    with bank.location.insert_lock("pairs"):
         return retry(go, "pair tasks")
 
 

@@ -212,10 +212,11 @@ class Caches:
 
     def table_cache(self, name: str, get_table: Callable[[], Any]) -> Versioned:
         """A `Versioned` for another table (the vector tables)."""
-        with self.bank._lock:
-            if name not in self._others:
-                self._others[name] = Versioned(get_table, versions_dir=versions_dir(self.bank, name))
-            return self._others[name]
+        v = self._others.get(name)
+        if v is None:
+            with self.bank._lock:
+                v = self._others.setdefault(name, Versioned(get_table, versions_dir=versions_dir(self.bank, name)))
+        return v
 
     # --- reads -----------------------------------------------------------------------------------
 
@@ -300,24 +301,28 @@ class Caches:
                 self.trajectories.wrote(v, after, apply, [t.task_id for t in new])
             return flags
 
-        with bank._lock, bank.location.insert_lock("trajectories"):
+        # The cache's lock is held across the append and `wrote`: a reader in this process that saw the new
+        # version before the cache had it would drop the cache, and the writer's `wrote` would then drop it again.
+        with bank.location.insert_lock("trajectories"), self.trajectories.lock:
             return retry(go, "insert trajectories")
 
     def add_pairs(self, pairs: list[ContrastPair], check: bool = True) -> bool:
         """Append the pairs not stored yet (caller holds the pairs insert lock). Returns whether the pairs
-        cache is still current (False: another process wrote in between; the next read reloads)."""
-        v, by_task = self.task_pairs((p.task_id for p in pairs), check)
-        new = [p for p in {p.id: p for p in pairs}.values() if p.id not in by_task[p.task_id]]
-        if not new:
-            return True
-        after = int(self.bank.appender("pairs").add(arrow_rows("pairs", [p.model_dump() for p in new])).version)
+        cache is still current (False: another process wrote in between; the next read reloads). Holds the
+        cache's lock across the append and `wrote`, as `add_trajectories` does."""
+        with self.pairs.lock:
+            v, by_task = self.task_pairs((p.task_id for p in pairs), check)
+            new = [p for p in {p.id: p for p in pairs}.values() if p.id not in by_task[p.task_id]]
+            if not new:
+                return True
+            after = int(self.bank.appender("pairs").add(arrow_rows("pairs", [p.model_dump() for p in new])).version)
 
-        def apply(items: dict[Any, Any]) -> None:
-            for p in new:
-                if p.task_id in items:
-                    items[p.task_id][p.id] = p
+            def apply(items: dict[Any, Any]) -> None:
+                for p in new:
+                    if p.task_id in items:
+                        items[p.task_id][p.id] = p
 
-        return self.pairs.wrote(v, after, apply, [p.task_id for p in new])
+            return self.pairs.wrote(v, after, apply, [p.task_id for p in new])
 
     def repoint_pairs(self, pair_ids: list[str], preferred_id: str, preferred_model: str) -> None:
         """Give pending pairs a new τ+ (a distilled, failed or skipped pair stays as it was)."""
@@ -325,11 +330,7 @@ class Caches:
 
         tbl = self.bank.table("pairs")
         stamp = now()
-        v = self.pairs.check()
         where = f"{is_in('id', pair_ids)} AND status = 'pending'"
-        after = int(tbl.update(where=where, values={"preferred_id": preferred_id,
-                                                    "preferred_model": preferred_model,
-                                                    "updated_at": stamp}).version)
         ids = set(pair_ids)
 
         def apply(items: dict[Any, Any]) -> None:
@@ -340,7 +341,12 @@ class Caches:
                                                           "preferred_model": preferred_model,
                                                           "updated_at": stamp})
 
-        self.pairs.wrote(v, after, apply)
+        with self.pairs.lock:  # across the update and `wrote`, as in `add_pairs`
+            v = self.pairs.check()
+            after = int(tbl.update(where=where, values={"preferred_id": preferred_id,
+                                                        "preferred_model": preferred_model,
+                                                        "updated_at": stamp}).version)
+            self.pairs.wrote(v, after, apply)
 
 
 def caches(bank: Bank) -> Caches:

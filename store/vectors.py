@@ -165,7 +165,7 @@ def _insert(bank: Bank, embedder: Any, rows: list[dict[str, Any]]) -> int:
             versioned.wrote(v, after, apply)
         return len(new)
 
-    with bank._lock, bank.location.insert_lock(table_name(embedder.dim)):
+    with bank.location.insert_lock(table_name(embedder.dim)), versioned.lock:  # as Caches.add_trajectories
         return retry(go, "insert vectors")
 
 

@@ -253,3 +253,87 @@ def test_caches_reload_only_when_the_version_moves(bank):
     import_records(bank, [record_line("Geometry", "Triangles", "triangle sides", C3)])
     again = c.tag(("subcategory", "Geometry", "Circles"))
     assert again is not tag and [r.id for r in again.records] == [r.id for r in tag.records]
+
+
+def _pair_of(task: str) -> list:
+    return [TrajectoryIn(**traj(task, "good-model", "correct")).to_trajectory(),
+            TrajectoryIn(**traj(task, "bad-model", "incorrect", answer="7")).to_trajectory()]
+
+
+def test_a_submission_is_not_held_up_by_a_pairing_waiting_for_the_pairs_lock(bank):
+    """Pairing takes only the pairs insert lock (no bank-wide lock), so a pairing waiting for it — here held as
+    another process would hold it — does not stop this process's submissions."""
+    from memcollab.distill.pairer import Pairer
+    from memcollab.distill.pairing import pair_task
+    from memcollab.store.location import FlockLock
+
+    first = _pair_of("Waiting pairing: solve for x.")
+    bank.add_trajectories(first)
+    later = _pair_of("Another task: solve for y.")
+    pairer, done = Pairer(bank, linger=0), threading.Event()
+    try:
+        with FlockLock(bank.location.path / ".insert-pairs.lock"):
+            waiting = threading.Thread(target=lambda: (pair_task(bank, first[0].task_id), done.set()), daemon=True)
+            waiting.start()
+            assert not done.wait(0.5)  # the pairing waits for the lock
+            submitted: list = []
+            t = threading.Thread(target=lambda: submitted.extend(store_and_pair(bank, later, pairer)), daemon=True)
+            t.start()
+            t.join(60)
+            assert [s.stored for s in submitted] == [True, True] and not done.is_set()
+            assert [s.pending_pairs for s in submitted] == [1, 1]  # counted from the caches, pair not written yet
+        assert done.wait(60)
+        assert pairer.settle(60) and bank.count("pairs") == 2
+    finally:
+        pairer.close()
+
+
+@pytest.mark.parametrize("table", ["trajectories", "pairs"])
+def test_a_reader_never_sees_a_new_version_before_the_writer_updated_the_cache(bank, monkeypatch, table):
+    """The cache's lock is held across the append and the in-place update: a reader in another thread waits for
+    both, then finds the cache current (no reload). Were the version visible in between, the reader would drop
+    and reload the cache, and the writer's update would drop it again."""
+    from memcollab.distill.pairing import pairs_for
+
+    bank.connect()
+    c = caches(bank)
+    ts = _pair_of(f"Atomic {table} append: solve for z.")
+    task = ts[0].task_id
+    c.add_trajectories(ts[:1])
+    if table == "trajectories":
+        write, read, want = (lambda: c.add_trajectories(ts[1:])), c.task_trajectories, {t.id for t in ts}
+        loader = "_load_task_trajectories"
+    else:
+        c.add_trajectories(ts[1:])
+        pairs = pairs_for(ts)
+        write, read, want = (lambda: c.add_pairs(pairs)), c.task_pairs, {p.id for p in pairs}
+        loader = "_load_task_pairs"
+    read([task])
+    app = bank.appender(table)
+    appended, release = threading.Event(), threading.Event()
+    real_add = app.add
+
+    def add_then_pause(data):  # the real append, then a pause before the writer updates its cache
+        out = real_add(data)
+        appended.set()
+        release.wait(60)
+        return out
+
+    monkeypatch.setattr(app, "add", add_then_pause)
+    loads: list[list[str]] = []
+    real_load = getattr(c, loader)
+    monkeypatch.setattr(c, loader, lambda ids: loads.append(ids) or real_load(ids))
+    writer = threading.Thread(target=write, daemon=True)
+    writer.start()
+    assert appended.wait(60)
+    seen: list = []
+    reader = threading.Thread(target=lambda: seen.append(read([task])), daemon=True)
+    reader.start()
+    reader.join(0.5)
+    assert reader.is_alive()  # waiting for the writer's update, not reading the new version on its own
+    release.set()
+    writer.join(60)
+    reader.join(60)
+    version, by_task = seen[0]
+    assert {getattr(x, "id", x) for x in by_task[task]} == want
+    assert version == int(bank.table(table).version) and loads == []
