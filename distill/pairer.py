@@ -7,7 +7,8 @@ What is acknowledged is the trajectory, committed before the answer; the pairs a
 trajectories (`sync_pairs`), so writing them a moment later loses nothing:
 - this process's own reads of pairs (`next_contrast`, `memory_status`, `forget`) call `settle()` first, which
   writes what is queued at once;
-- another process sees the pairs within the linger (0.1 s) plus one append;
+- another process sees the pairs within the linger (0.5 s) plus one append (the pairs feed the offline
+  distiller; with 0.1 s, one client submitting in sequence paid for ten pair appends a second, ~9% of its CPU);
 - a process that stops before pairing (killed) leaves tasks `pair_unpaired` finds: the server pairs them when
   it starts, the distiller before it reads its work list.
 A failed pairing (a full disk, a lock held past its timeout) is logged and tried again; the tasks stay queued.
@@ -25,7 +26,7 @@ from memcollab.store.bank import Bank
 from .pairing import pair_tasks
 
 log = logging.getLogger("memcollab.pairer")
-LINGER = 0.1  # seconds a queued task waits for others to share its pair append
+LINGER = 0.5  # seconds a queued task waits for others to share its pair append
 RETRY_AFTER = 1.0
 
 
