@@ -111,3 +111,34 @@ anyio.run(main)
                          capture_output=True, text=True, env=server_env(store), timeout=60)
     assert res.returncode == 0, res.stderr
     assert res.stderr.strip().splitlines()[-1:] in ([], [""]), f"heavy modules before tools/list: {res.stderr}"
+
+
+def test_serve_starts_without_the_garbage_collector_and_serves_with_it(store):
+    """`memcollab serve` imports with the cyclic GC off (it cost ~10% of the start-up) and turns it back on,
+    the start-up objects frozen, before it serves; every other command keeps it on throughout. The stdio loop is
+    replaced by a report of the collector's state (the rest is the real `serve` path)."""
+    code = """
+import gc, sys
+sys.argv = ["memcollab", *sys.argv[1:]]
+import memcollab.server.cli as cli
+at_import = gc.isenabled()
+def report(server):
+    print(at_import, gc.isenabled(), gc.get_freeze_count() > 1000, type(server).__name__, file=sys.stderr, flush=True)
+cli.run_stdio = report
+sys.exit(cli.main())
+"""
+    serve = subprocess.run([sys.executable, "-c", code, "serve"], capture_output=True, text=True,
+                           env=server_env(store), timeout=120)
+    assert serve.returncode == 0, serve.stderr
+    assert serve.stderr.strip().splitlines()[-1] == "False True True MCPServer"
+    http = code.replace("cli.run_stdio = report", "import memcollab.server.http as h\n"
+                        "h.serve = lambda memory, *a: report(memory) or 0")
+    served = subprocess.run([sys.executable, "-c", http, "serve", "--transport", "http"], capture_output=True,
+                            text=True, env=server_env(store), timeout=120)
+    assert served.returncode == 0, served.stderr
+    assert served.stderr.strip().splitlines()[-1] == "False True True Memory"
+    other = subprocess.run([sys.executable, "-c", code.replace("cli.main()", "(print(at_import, gc.isenabled(), "
+                            "file=sys.stderr), cli.main())[1]"), "status"],
+                           capture_output=True, text=True, env=server_env(store), timeout=120)
+    assert other.returncode == 0, other.stderr
+    assert other.stderr.strip().splitlines()[0] == "True True"
