@@ -288,19 +288,21 @@ def test_a_submission_is_not_held_up_by_a_pairing_waiting_for_the_pairs_lock(ban
         pairer.close()
 
 
-@pytest.mark.parametrize("table", ["trajectories", "pairs"])
-def test_a_reader_never_sees_a_new_version_before_the_writer_updated_the_cache(bank, monkeypatch, table):
-    """The cache's lock is held across the append and the in-place update: a reader in another thread waits for
-    both, then finds the cache current (no reload). Were the version visible in between, the reader would drop
-    and reload the cache, and the writer's update would drop it again."""
+@pytest.mark.parametrize("case", ["trajectories", "pairs", "repoint"])
+def test_a_reader_never_sees_a_new_version_before_the_writer_updated_the_cache(bank, monkeypatch, case):
+    """The cache's lock is held across the write (an append, or the update that re-points a pair) and the
+    in-place cache update: a reader in another thread waits for both, then finds the cache current (no reload).
+    Were the version visible in between, the reader would drop and reload the cache, and the writer's update
+    would drop it again."""
     from memcollab.distill.pairing import pairs_for
 
     bank.connect()
     c = caches(bank)
-    ts = _pair_of(f"Atomic {table} append: solve for z.")
+    ts = _pair_of(f"Atomic {case} write: solve for z.")
     task = ts[0].task_id
+    table = "trajectories" if case == "trajectories" else "pairs"
     c.add_trajectories(ts[:1])
-    if table == "trajectories":
+    if case == "trajectories":
         write, read, want = (lambda: c.add_trajectories(ts[1:])), c.task_trajectories, {t.id for t in ts}
         loader = "_load_task_trajectories"
     else:
@@ -308,24 +310,27 @@ def test_a_reader_never_sees_a_new_version_before_the_writer_updated_the_cache(b
         pairs = pairs_for(ts)
         write, read, want = (lambda: c.add_pairs(pairs)), c.task_pairs, {p.id for p in pairs}
         loader = "_load_task_pairs"
+        if case == "repoint":
+            c.add_pairs(pairs)
+            write = lambda: c.repoint_pairs([pairs[0].id], "t-stronger", "stronger-model")
     read([task])
-    app = bank.appender(table)
-    appended, release = threading.Event(), threading.Event()
-    real_add = app.add
+    target, method = (bank.table("pairs"), "update") if case == "repoint" else (bank.appender(table), "add")
+    written, release = threading.Event(), threading.Event()
+    real_write = getattr(target, method)
 
-    def add_then_pause(data):  # the real append, then a pause before the writer updates its cache
-        out = real_add(data)
-        appended.set()
+    def write_then_pause(*a, **kw):  # the real write, then a pause before the writer updates its cache
+        out = real_write(*a, **kw)
+        written.set()
         release.wait(60)
         return out
 
-    monkeypatch.setattr(app, "add", add_then_pause)
+    monkeypatch.setattr(target, method, write_then_pause)
     loads: list[list[str]] = []
     real_load = getattr(c, loader)
     monkeypatch.setattr(c, loader, lambda ids: loads.append(ids) or real_load(ids))
     writer = threading.Thread(target=write, daemon=True)
     writer.start()
-    assert appended.wait(60)
+    assert written.wait(60)
     seen: list = []
     reader = threading.Thread(target=lambda: seen.append(read([task])), daemon=True)
     reader.start()
@@ -337,3 +342,5 @@ def test_a_reader_never_sees_a_new_version_before_the_writer_updated_the_cache(b
     version, by_task = seen[0]
     assert {getattr(x, "id", x) for x in by_task[task]} == want
     assert version == int(bank.table(table).version) and loads == []
+    if case == "repoint":
+        assert by_task[task][pairs[0].id].preferred_model == "stronger-model"
