@@ -90,3 +90,45 @@ async def test_import_without_vectors_then_the_first_untagged_query_waits_for_th
         _, p_first = await _precision(c, test)
         _, p_later = await _precision(c, test)
     assert p_first == p_later >= 0.85
+
+
+def test_a_vector_reader_never_sees_a_new_version_before_the_writer_updated_the_index(tmp_path, embedder,
+                                                                                        monkeypatch):
+    """As for trajectories and pairs (test_hot_path.py): the vector index's lock is held across the append and
+    the in-place update, so a reader in another thread waits for both and then reloads nothing."""
+    import threading
+
+    from memcollab.store import vectors
+
+    bank = Bank(tmp_path / "store")
+    import_records(bank, [record_line("Geometry", "Circles", "circle area", C),
+                          record_line("Algebra", "Linear", "solve for x", C)])
+    records = bank.records()
+    add_record_vectors(bank, embedder, records[:1])
+    assert vectors.vector_index(bank, embedder).records == 1
+    app = bank.appender(vectors.table_name(embedder.dim))
+    written, release = threading.Event(), threading.Event()
+    real_add = app.add
+
+    def add_then_pause(data):  # the real append, then a pause before the writer updates the index
+        out = real_add(data)
+        written.set()
+        release.wait(60)
+        return out
+
+    monkeypatch.setattr(app, "add", add_then_pause)
+    loads: list[int] = []
+    real_load = vectors._load
+    monkeypatch.setattr(vectors, "_load", lambda b, e: loads.append(1) or real_load(b, e))
+    writer = threading.Thread(target=add_record_vectors, args=(bank, embedder, records[1:]), daemon=True)
+    writer.start()
+    assert written.wait(60)
+    seen: list = []
+    reader = threading.Thread(target=lambda: seen.append(vectors.vector_index(bank, embedder)), daemon=True)
+    reader.start()
+    reader.join(0.5)
+    assert reader.is_alive()  # waiting for the writer's update
+    release.set()
+    writer.join(60)
+    reader.join(60)
+    assert seen[0].ids == {"vr-" + r.id for r in records} and loads == []
