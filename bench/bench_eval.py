@@ -11,7 +11,7 @@
     python bench/bench_eval.py [--quick]      # --quick: 40 calls, 10 tasks; default 150 calls, 100 tasks
 
 The stand-in plays the e2e test's scripted models: a strong one that answers with the canonical solution and
-a weak one that needs the distilled constraint (tests/test_eval_e2e.py), so the whole eval has revisions,
+a weak one that needs the distilled constraint (tests/e2e/test_eval_e2e.py), so the whole eval has revisions,
 contrast pairs and distillation in it.
 """
 
@@ -32,6 +32,7 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("OPENAI_API_KEY", "sk-stand-in")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "e2e"))  # test_eval_e2e's scripted models
 
 from scratch import scratch_dir  # noqa: E402
 from support.fake_llm import FakeLLM  # noqa: E402

@@ -28,66 +28,66 @@ WORK = ROOT / "build" / "breaks"
 BREAKS: dict[str, tuple[str, list[tuple[str, str]], list[str]]] = {
     "validator: model-name rule removed": (
         "distill/validate.py", [('if re.search(rf"(?<![\\w-]){re.escape(name)}(?![\\w-])", low):', "if False:")],
-        ["tests/test_validate_rules.py"]),
+        ["tests/distill/test_validate_rules.py"]),
     "validator: code rule removed": (
-        "distill/validate.py", [("if _CODE.search(text):", "if False:")], ["tests/test_validate_rules.py"]),
+        "distill/validate.py", [("if _CODE.search(text):", "if False:")], ["tests/distill/test_validate_rules.py"]),
     "validator: injection/markup rule removed": (
-        "distill/validate.py", [("if _INJECTION.search(text):", "if False:")], ["tests/test_validate_rules.py"]),
+        "distill/validate.py", [("if _INJECTION.search(text):", "if False:")], ["tests/distill/test_validate_rules.py"]),
     "validator: invisible-character rule removed": (
-        "distill/validate.py", [("if _INVISIBLE.search(text):", "if False:")], ["tests/test_validate_rules.py"]),
+        "distill/validate.py", [("if _INVISIBLE.search(text):", "if False:")], ["tests/distill/test_validate_rules.py"]),
     "embedding dedup threshold 0.90 -> 0.0": (
         "distill/store_constraints.py", [("DEDUP_COSINE = 0.90", "DEDUP_COSINE = 0.0")],
-        ["tests/test_dedup_threshold.py"]),
+        ["tests/distill/test_dedup_threshold.py"]),
     "two redaction patterns deleted": (
         "store/redact.py", [('    ("anthropic-key", ("sk-ant-",), re.compile(r"\\bsk-ant-[A-Za-z0-9_\\-]{16,}")),\n', ""),
                             ('    ("aws-secret", ("aws_secret_access_key",),\n', '    ("x", ("never-there",),\n')],
-        ["tests/test_redact.py"]),
+        ["tests/store/test_redact.py"]),
     "export drops trajectory metadata and created_at": (
         "store/bank.py", [('yield "trajectory", t.model_dump(mode="json")',
                            'yield "trajectory", t.model_dump(mode="json", exclude={"metadata", "created_at"})')],
-        ["tests/test_transfer.py::test_export_import_round_trip_is_lossless"]),
+        ["tests/store/test_transfer.py::test_export_import_round_trip_is_lossless"]),
     "export drops all feedback": (
         "store/bank.py", [('for row in self._select("feedback"):', "for row in []:")],
-        ["tests/test_transfer.py::test_export_import_round_trip_is_lossless"]),
+        ["tests/store/test_transfer.py::test_export_import_round_trip_is_lossless"]),
     "parent-death watcher removed": (
         "server/cli.py", [("    _exit_with_parent(parent)\n", "")],
-        ["tests/test_crash.py::test_exits_when_the_parent_dies_while_stdin_stays_open"]),
+        ["tests/e2e/test_crash.py::test_exits_when_the_parent_dies_while_stdin_stays_open"]),
     "automatic maintenance never triggered by server writes": (
         "server/app.py", [("        self.maintainer.wrote()\n", "        pass\n")],
-        ["tests/test_maintain.py::test_server_writes_trigger_automatic_maintenance"]),
+        ["tests/store/test_maintain.py::test_server_writes_trigger_automatic_maintenance"]),
     "commit-conflict retry turned off": (
-        "store/bank.py", [("attempts: int = 12) -> T:", "attempts: int = 1) -> T:")], ["tests/test_bank.py"]),
+        "store/bank.py", [("attempts: int = 12) -> T:", "attempts: int = 1) -> T:")], ["tests/store/test_bank.py"]),
     "commit-conflict retry turned off (the forced-conflict test alone)": (
         "store/bank.py", [("attempts: int = 12) -> T:", "attempts: int = 1) -> T:")],
-        ["tests/test_bank.py::test_compaction_racing_updates_conflicts_and_is_retried"]),
+        ["tests/store/test_bank.py::test_compaction_racing_updates_conflicts_and_is_retried"]),
     "distilled record id random instead of derived from the pair": (
         "distill/store_constraints.py", [('id="r-" + content_id("record-from-pair", pair.id)',
                                           'id="r-" + __import__("uuid").uuid4().hex')],
-        ["tests/test_distill_crash_point.py"]),
+        ["tests/distill/test_distill_crash.py::test_killed_between_record_and_pair_mark_then_rerun_adds_no_duplicate"]),
     "control characters kept": (
         "store/models.py", [('return redact(_CONTROL.sub("", value))', "return redact(value)")],
-        ["tests/test_fuzz.py::test_valid_awkward_submissions_succeed_and_are_stored"]),
+        ["tests/server/test_fuzz.py::test_valid_awkward_submissions_succeed_and_are_stored"]),
     "lone surrogates not repaired": (
         "store/models.py", [('value = value.encode("utf-8", "replace").decode("utf-8") if _has_surrogates(value) '
                              'else value', "value = value")],
-        ["tests/test_fuzz.py::test_valid_awkward_submissions_succeed_and_are_stored"]),
+        ["tests/server/test_fuzz.py::test_valid_awkward_submissions_succeed_and_are_stored"]),
     "default classification threshold 0.35 -> 0": (
         "store/classify.py", [("CONFIDENCE_THRESHOLD = 0.35", "CONFIDENCE_THRESHOLD = 0.0")],
-        ["tests/test_retrieval.py::test_the_default_threshold_sends_a_vague_task_to_category_level"]),
+        ["tests/store/test_retrieval.py::test_the_default_threshold_sends_a_vague_task_to_category_level"]),
     "cross-process insert lock removed": (
         "store/location.py", [("        if self.path is None:\n            return nullcontext()",
                                "        if True:\n            return nullcontext()")],
-        ["tests/test_concurrency.py::test_same_trajectory_from_four_processes_is_stored_once"]),
+        ["tests/e2e/test_concurrency.py::test_same_trajectory_from_four_processes_is_stored_once"]),
     "promise 1: imported lines with an id not redacted": (
         "store/models.py", [("class Trajectory(_Stored):", "class Trajectory(_Model):"),
                             ("class MemoryRecord(_Stored):", "class MemoryRecord(_Model):")],
-        ["tests/test_redact.py::test_import_redacts_lines_that_carry_their_own_id_and_record_tasks"]),
+        ["tests/store/test_redact.py::test_import_redacts_lines_that_carry_their_own_id_and_record_tasks"]),
     "promise 1: verdicts of a distillation not redacted": (
         "store/models.py", [("class ConstraintVerdict(_Stored):", "class ConstraintVerdict(_Model):")],
-        ["tests/test_redact.py"]),
+        ["tests/store/test_redact.py"]),
     "promise 2: import ignores tombstones": (
         "store/transfer.py", [("if hits and not include_forgotten:", "if False:")],
-        ["tests/test_import_tombstones.py", "-k", "not cli"]),
+        ["tests/store/test_import_tombstones.py", "-k", "not cli"]),
 }
 
 

@@ -85,7 +85,7 @@ def pytest_sessionstart(session) -> None:  # noqa: ANN001
 
 def _own_files(items) -> set[str]:  # noqa: ANN001
     """The module's own test files among a mutant's tests: those that killed a mutant of its module before
-    (learned in mutmut_killers), and those named after the module (tests/test_embed_state.py for store/embed.py:
+    (learned in mutmut_killers), and those named after the module (tests/store/test_embed.py for store/embed.py:
     a new test file has no history yet)."""
     module = _function.rsplit(".", 1)[0]
     files: set[str] = set()
