@@ -23,14 +23,19 @@ import logging
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from memcollab.store.bank import Bank, retry
 from memcollab.store.cache import Brief, caches
 from memcollab.store.models import ContrastPair, Trajectory
 
-if TYPE_CHECKING:
-    from .pairer import Pairer
+
+class PairQueue(Protocol):
+    """Where `store_and_pair` leaves the pairing of what it stored (distill/pairer.py's Pairer)."""
+
+    tasks: Any  # a store.task_index.TaskIndex when task matching is on, else None
+
+    def add(self, task_ids: Sequence[str], stored: Sequence[Trajectory] = ()) -> None: ...
 
 log = logging.getLogger("memcollab.pairing")
 
@@ -180,25 +185,28 @@ class Submitted:
     forgotten: bool = False
 
 
-def store_and_pair(bank: Bank, trajectories: list[Trajectory], pairer: Pairer | None = None) -> list[Submitted]:
+def store_and_pair(bank: Bank, trajectories: list[Trajectory], pairer: PairQueue | None = None) -> list[Submitted]:
     """The write lane for one or more submissions: skip forgotten ones, store the new ones in one append,
     derive their tasks' pairs. Each trajectory is committed when this returns; its pairs too, unless a `pairer`
     is given: then they are left to it (written within its linger, several tasks per append) and the pending
-    counts are computed from the caches."""
+    counts are computed from the caches. With task matching on (the pairer has a TaskIndex), a text already
+    joined to another task is stored under that task, and what is new is matched by the pairer."""
     c = caches(bank)
     gone = c.tombstones()
     out = [Submitted(t, forgotten=("trajectory", t.id) in gone) for t in trajectories]
     live = [s for s in out if not s.forgotten]
     if not live:
         return out
-    for s, stored in zip(live, c.add_trajectories([s.trajectory for s in live]), strict=True):
-        s.stored = stored
+    matching = pairer is not None and pairer.tasks is not None
+    ts = [s.trajectory for s in live]
+    for s, stored, t in zip(live, c.add_trajectories(ts, links=matching), ts, strict=True):
+        s.stored, s.trajectory = stored, t
     task_ids = [s.trajectory.task_id for s in live]
     if pairer is None:
         pending = sync_pairs(bank, task_ids)
     else:
         pending = pending_counts(bank, task_ids)
-        pairer.add(task_ids)
+        pairer.add(task_ids, [s.trajectory for s in live if s.stored])
     for s in live:
         s.pending_pairs = pending[s.trajectory.task_id]
     return out

@@ -35,6 +35,9 @@ def render(st: Status, console: Console) -> None:
         ("models", len(st.models))]))
     console.print(_table("Trajectories by outcome", ("outcome", "trajectories"),
                          sorted(st.trajectories_by_outcome.items())))
+    console.print(_table("Trajectories by how their task was found", ("found by", "trajectories"),
+                         sorted(st.trajectories_by_task_match.items())
+                         + ([("task texts joined to another task", st.tasks_joined)] if st.tasks_joined else [])))
     console.print(_table("Contrast pairs by status", ("status", "pairs"), sorted(st.pairs_by_status.items())))
     console.print(_table("Records by category", ("category", "records"), list(st.records_by_category.items())))
     console.print(_table("Models (trajectories submitted)", ("model", "trajectories"), list(st.models.items())))

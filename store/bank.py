@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from .models import (
     OUTCOME_SOURCE_KEY,
     SCHEMA_VERSION,
+    TASK_MATCH_KEY,
     STORED,
     Constraint,
     ConstraintVerdict,
@@ -47,7 +48,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("memcollab.store")
 T = TypeVar("T")
 
-TABLES = ("meta", "trajectories", "pairs", "records", "feedback", "verdicts", "forgotten")
+TABLES = ("meta", "trajectories", "pairs", "records", "feedback", "verdicts", "forgotten", "task_links")
 
 
 def sql_str(value: str) -> str:
@@ -123,6 +124,10 @@ def _schemas() -> dict[str, pa.Schema]:
             ("id", pa.string()), ("record_id", pa.string()), ("helped", pa.bool_()), ("model", pa.string()),
             ("created_at", ts),
         ]),
+        # A task text joined to another task (store/task_index.py): id = the text's own task id (task_id_for).
+        "task_links": pa.schema([
+            ("id", pa.string()), ("task_id", pa.string()), ("score", pa.float64()), ("created_at", ts),
+        ]),
     }
 
 
@@ -150,11 +155,14 @@ def retry(fn: Callable[[], T], what: str, attempts: int = 12) -> T:
 # --- rows <-> models -------------------------------------------------------------------------
 
 def _traj_row(t: Trajectory) -> dict[str, Any]:
-    row = t.model_dump(exclude={"outcome_source"})
-    # outcome_source rides in the metadata JSON column (no column of its own: older stores read unchanged)
-    meta = {k: v for k, v in t.metadata.items() if k != OUTCOME_SOURCE_KEY}
+    row = t.model_dump(exclude={"outcome_source", "task_match"})
+    # outcome_source and task_match ride in the metadata JSON column (no columns of their own: older stores
+    # read unchanged)
+    meta = {k: v for k, v in t.metadata.items() if k not in (OUTCOME_SOURCE_KEY, TASK_MATCH_KEY)}
     if t.outcome_source != "caller":
         meta[OUTCOME_SOURCE_KEY] = t.outcome_source
+    if t.task_match is not None:
+        meta[TASK_MATCH_KEY] = t.task_match.model_dump(exclude_none=True)
     row["metadata"] = json.dumps(meta, ensure_ascii=False)
     return row
 
@@ -163,6 +171,7 @@ def _traj(row: dict[str, Any]) -> Trajectory:
     row = {k: v for k, v in row.items() if not k.startswith("_")}
     row["metadata"] = json.loads(row.get("metadata") or "{}")
     row["outcome_source"] = row["metadata"].pop(OUTCOME_SOURCE_KEY, "caller")
+    row["task_match"] = row["metadata"].pop(TASK_MATCH_KEY, None)
     row["steps"] = list(row.get("steps") or [])
     return Trajectory.model_validate(row, context=STORED)
 

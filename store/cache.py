@@ -20,7 +20,8 @@ What is cached (all per process):
 - pairs: per task, the task's contrast pairs;
 - tombstones (`forgotten`): the set of (kind, value);
 - records: per tag level, the records and their in-memory BM25 index; the record count;
-- feedback: the helped / not helped tally per record.
+- feedback: the helped / not helped tally per record;
+- task links: which task texts were joined to another task (store/task_index.py), {text's task id: (task, score)}.
 The vector matrix for classification lives in store/vectors.py on the same `Versioned` mechanism.
 """
 
@@ -35,7 +36,7 @@ from typing import Any
 
 from .bank import Bank, _pair, _traj_row, arrow_rows, eq, is_in, retry
 from .bm25 import BM25
-from .models import ContrastPair, MemoryRecord, Trajectory
+from .models import ContrastPair, MemoryRecord, TaskMatch, Trajectory
 
 MAX_KEYS = 50_000  # cached keys per table before the cache starts over (bounds memory)
 KEY_SET_MAX = 50_000  # rows up to which a table's whole key column is read to know which keys exist
@@ -208,6 +209,7 @@ class Caches:
         self.forgotten = Versioned(lambda: bank.table("forgotten"), versions_dir=versions_dir(bank, "forgotten"))
         self.records = Versioned(lambda: bank.table("records"), versions_dir=versions_dir(bank, "records"))
         self.feedback = Versioned(lambda: bank.table("feedback"), versions_dir=versions_dir(bank, "feedback"))
+        self.links = Versioned(lambda: bank.table("task_links"), versions_dir=versions_dir(bank, "task_links"))
         self._others: dict[str, Versioned] = {}
 
     def table_cache(self, name: str, get_table: Callable[[], Any]) -> Versioned:
@@ -247,6 +249,29 @@ class Caches:
 
         return self.forgotten.get("set", load)
 
+    def task_links(self) -> dict[str, tuple[str, float]]:
+        """{a joined text's own task id: (the task it joined, similarity)}: first link per text wins."""
+        def load() -> dict[str, tuple[str, float]]:
+            tbl = self.bank._arrow("task_links", ["id", "task_id", "score"])
+            out: dict[str, tuple[str, float]] = {}
+            for key, task, score in zip(*(tbl.column(c).to_pylist() for c in ("id", "task_id", "score")), strict=True):
+                out.setdefault(key, (task, float(score or 0.0)))
+            return out
+
+        return self.links.get("map", load)
+
+    def follow_links(self, ts: list[Trajectory]) -> None:
+        """Replace, in place, each trajectory stored under its own text's id whose text was joined to another
+        task by that task's form (task_id and task_match "similar")."""
+        if not any(t.task_match is not None and t.task_match.by == "text" for t in ts):
+            return
+        links = self.task_links()
+        for i, t in enumerate(ts):
+            if t.task_match is not None and t.task_match.by == "text" and t.task_id in links:
+                task, score = links[t.task_id]
+                ts[i] = t.model_copy(update={"task_id": task,
+                                             "task_match": TaskMatch(by="similar", task=task, score=score)})
+
     def is_forgotten(self, kind: str, value: str) -> bool:
         return (kind, value) in self.tombstones()
 
@@ -273,10 +298,12 @@ class Caches:
 
     # --- writes ----------------------------------------------------------------------------------
 
-    def add_trajectories(self, ts: list[Trajectory]) -> list[bool]:
+    def add_trajectories(self, ts: list[Trajectory], links: bool = False) -> list[bool]:
         """Store the new ones among `ts` in one append; per input, whether it was stored. The id check is
         done against the task's cached trajectories, under the cross-process insert lock (the same lock
-        `Bank._insert` holds), so concurrent processes never store one id twice."""
+        `Bank._insert` holds), so concurrent processes never store one id twice. With `links`, a text joined
+        to another task goes to that task (`follow_links`: the items of `ts` are replaced), under the same
+        lock as the joining (store/task_index.py), so a resubmission is checked where its first copy is."""
         bank = self.bank
 
         def go() -> list[bool]:
@@ -303,8 +330,11 @@ class Caches:
 
         # The cache's lock is held across the append and `wrote`: a reader in this process that saw the new
         # version before the cache had it would drop the cache, and the writer's `wrote` would then drop it again.
-        with bank.location.insert_lock("trajectories"), self.trajectories.lock:
-            return retry(go, "insert trajectories")
+        with bank.location.insert_lock("trajectories"):
+            if links:  # before the cache's lock: no thread holds one cache lock while it takes another
+                self.follow_links(ts)
+            with self.trajectories.lock:
+                return retry(go, "insert trajectories")
 
     def add_pairs(self, pairs: list[ContrastPair], check: bool = True) -> bool:
         """Append the pairs not stored yet (caller holds the pairs insert lock). Returns whether the pairs

@@ -30,6 +30,8 @@ MAX_CONSTRAINT_FIELD = 600
 MAX_CONSTRAINTS = 3
 # Where Trajectory.outcome_source lives inside the stored metadata JSON (never taken from a client's metadata).
 OUTCOME_SOURCE_KEY = "memcollab.outcome_source"
+# Where Trajectory.task_match lives inside the stored metadata JSON (as outcome_source: never a client's).
+TASK_MATCH_KEY = "memcollab.task_match"
 
 Outcome = Literal["correct", "incorrect", "unknown"]
 PairStatus = Literal["pending", "distilled", "failed", "skipped"]
@@ -243,16 +245,32 @@ class TrajectoryIn(_Model):
         self.metadata = clean_value(self.metadata)
         return self
 
-    def to_trajectory(self) -> Trajectory:
+    def to_trajectory(self, record_match: bool = False) -> Trajectory:
+        """The trajectory to store. `record_match`: say how its task was found (the server's submissions;
+        imports and direct writes leave `task_match` unset, so task matching never touches them)."""
         task_id = self.task_id or task_id_for(self.task)
+        # The id hashes the task id the submission named or its text's: the same submission gets the same id
+        # whether or not its text was later joined to another task (store/task_index.py).
         tid = content_id("trajectory", task_id, self.task, self.model, self.agent, self.steps,
                          self.final_answer, self.outcome)
         # A client that checked the answer itself (memcollab build/eval) says so with metadata label_source.
         verified = self.outcome != "unknown" and self.metadata.get("label_source") == "verifier"
         # Every string was cleaned by _limits above: skip the second pass (context STORED).
+        match = {"by": "id" if self.task_id else "text", "task": task_id} if record_match else None
         return Trajectory.model_validate({"id": tid, "task_id": task_id,
                                           "outcome_source": "verifier" if verified else "caller",
+                                          "task_match": match,
                                           **self.model_dump(exclude={"task_id"})}, context=STORED)
+
+
+class TaskMatch(_Model):
+    """How a trajectory's task was found: "id" (the caller named it), "text" (the same text, whitespace aside,
+    or a new task), "similar" (the same task in other words: store/task_index.py; `score` is the cosine
+    similarity of the two texts). `task` is the task id it was stored under."""
+
+    by: Literal["id", "text", "similar"]
+    task: str
+    score: float | None = None
 
 
 class Trajectory(_Stored):
@@ -273,6 +291,8 @@ class Trajectory(_Stored):
     subcategory: str | None = None
     metadata: dict[str, Any] = Field(default_factory=dict)
     created_at: datetime = Field(default_factory=now)
+    # None for trajectories stored before task matching existed, and for imported ones that did not say.
+    task_match: TaskMatch | None = None
 
     @property
     def length(self) -> int:

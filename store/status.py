@@ -9,6 +9,7 @@ from pydantic import Field
 from .bank import Bank
 from .embed import state as embed_state
 from .models import SCHEMA_VERSION, Answer
+from .task_index import match_counts
 
 
 class Status(Answer):
@@ -29,6 +30,10 @@ class Status(Answer):
         default_factory=dict, description="proposed constraints: stored, merged into an existing one, rejected")
     rejection_rate: float = Field(0.0, description="rejected / proposed constraints")
     rejection_reasons: dict[str, int] = Field(default_factory=dict)
+    trajectories_by_task_match: dict[str, int] = Field(
+        default_factory=dict, description="how each trajectory's task was found: 'id' (the caller named it), 'text' "
+        "(its own text), 'similar' (joined to a stored task it restates); older and imported ones are not counted")
+    tasks_joined: int = Field(0, description="task texts joined to a stored task they restate")
 
 
 def bank_status(bank: Bank, embeddings: bool = True) -> Status:
@@ -53,4 +58,6 @@ def bank_status(bank: Bank, embeddings: bool = True) -> Status:
         constraints_by_verdict=dict(verdicts),
         rejection_rate=round(verdicts.get("rejected", 0) / proposed, 4) if proposed else 0.0,
         rejection_reasons=dict(sum((Counter({r.split(" (")[0]: n}) for r, n in reasons.items()), Counter())),
+        trajectories_by_task_match=match_counts(bank),
+        tasks_joined=bank.count("task_links"),
     )

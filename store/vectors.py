@@ -110,16 +110,20 @@ def _versioned(bank: Bank, embedder: Any) -> Versioned:
     return caches(bank).table_cache(table_name(embedder.dim), lambda: vectors_table(bank, embedder))
 
 
-def _load(bank: Bank, embedder: Any) -> VectorIndex:
+def _load(bank: Bank, embedder: Any, table: Any = None, idx: VectorIndex | None = None,
+          extra: tuple[str, ...] = ()) -> VectorIndex:
+    """The model's rows of `table` (default: the vector table) into `idx` (default: a new VectorIndex);
+    `extra`: more columns each row keeps (store/task_index.py keeps the texts)."""
     import numpy as np
 
-    idx = VectorIndex(embedder.dim)
-    tbl = (vectors_table(bank, embedder).search().where(eq("model", embedder.name))
-           .select(["id", "kind", "ref_id", "category", "subcategory", "vector"]).limit(None).to_arrow())
+    idx = VectorIndex(embedder.dim) if idx is None else idx
+    table = vectors_table(bank, embedder) if table is None else table
+    names = ("id", "kind", "ref_id", "category", "subcategory", *extra)
+    tbl = table.search().where(eq("model", embedder.name)).select([*names, "vector"]).limit(None).to_arrow()
     if tbl.num_rows:
         vec = tbl.column("vector").combine_chunks()
         mat = np.asarray(vec.flatten().to_numpy(zero_copy_only=False), dtype=np.float32).reshape(-1, embedder.dim)
-        cols = {c: tbl.column(c).to_pylist() for c in ("id", "kind", "ref_id", "category", "subcategory")}
+        cols = {c: tbl.column(c).to_pylist() for c in names}
         seen: set[str] = set()
         keep = [i for i, v in enumerate(cols["id"]) if not (v in seen or seen.add(v))]
         idx.extend([{c: cols[c][i] for c in cols} for i in keep], mat[keep])
@@ -143,19 +147,22 @@ def coverage(bank: Bank, embedder: Any) -> tuple[int, int]:
     return min(vector_index(bank, embedder).records, total), total
 
 
-def _insert(bank: Bank, embedder: Any, rows: list[dict[str, Any]]) -> int:
-    """Append the rows whose id has no vector yet, under the table's insert lock; returns how many."""
+def _insert(bank: Bank, embedder: Any, rows: list[dict[str, Any]], name: str | None = None,
+            versioned: Versioned | None = None, index: Any = None) -> int:
+    """Append the rows whose id has no vector yet, under the table's insert lock; returns how many. `name`,
+    `versioned` and `index` (a function giving the current VectorIndex) default to the vector table's."""
     if not rows:
         return 0
-    versioned = _versioned(bank, embedder)
-    tbl = vectors_table(bank, embedder)
+    name = table_name(embedder.dim) if name is None else name
+    versioned = _versioned(bank, embedder) if versioned is None else versioned
+    index = (lambda: vector_index(bank, embedder)) if index is None else index
 
     def go() -> int:
         v = versioned.check()
-        have = vector_index(bank, embedder).ids
+        have = index().ids
         new = list({r["id"]: r for r in rows if r["id"] not in have}.values())
         if new:
-            after = int(bank.appender(table_name(embedder.dim)).add(new).version)
+            after = int(bank.appender(name).add(new).version)
 
             def apply(items: dict[Any, Any]) -> None:
                 idx = items.get(embedder.name)
@@ -165,7 +172,7 @@ def _insert(bank: Bank, embedder: Any, rows: list[dict[str, Any]]) -> int:
             versioned.wrote(v, after, apply)
         return len(new)
 
-    with bank.location.insert_lock(table_name(embedder.dim)), versioned.lock:  # as Caches.add_trajectories
+    with bank.location.insert_lock(name), versioned.lock:  # as Caches.add_trajectories
         return retry(go, "insert vectors")
 
 
