@@ -53,7 +53,7 @@ BREAKS: dict[str, tuple[str, list[tuple[str, str]], list[str]]] = {
         "server/cli.py", [("    _exit_with_parent(parent)\n", "")],
         ["tests/e2e/test_crash.py::test_exits_when_the_parent_dies_while_stdin_stays_open"]),
     "automatic maintenance never triggered by server writes": (
-        "server/app.py", [("        self.maintainer.wrote()\n", "        pass\n")],
+        "server/memory.py", [("        self.maintainer.wrote()\n", "        pass\n")],
         ["tests/store/test_maintain.py::test_server_writes_trigger_automatic_maintenance"]),
     "commit-conflict retry turned off": (
         "store/bank.py", [("attempts: int = 12) -> T:", "attempts: int = 1) -> T:")], ["tests/store/test_bank.py"]),

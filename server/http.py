@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from starlette.requests import HTTPConnection
     from starlette.types import Receive, Scope, Send
 
-    from .app import Memory
+    from .memory import Memory
 
 log = logging.getLogger("memcollab.http")
 

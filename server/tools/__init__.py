@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from mcp.server import MCPServer
 
-    from ..app import Memory
+    from ..memory import Memory
 
 
 def register_all(server: MCPServer, memory: Memory) -> None:

@@ -9,7 +9,7 @@ from .next_contrast import next_contrast_for
 if TYPE_CHECKING:
     from mcp.server import MCPServer
 
-    from ..app import Memory
+    from ..memory import Memory
 
 
 def register(server: MCPServer, memory: Memory) -> None:

@@ -16,7 +16,7 @@ from .errors import tool_errors, validated
 if TYPE_CHECKING:
     from mcp.server import MCPServer
 
-    from ..app import Memory
+    from ..memory import Memory
 
 
 class ForgetIn(BaseModel):

@@ -13,7 +13,7 @@ from .errors import tool_errors
 if TYPE_CHECKING:
     from mcp.server import MCPServer
 
-    from ..app import Memory
+    from ..memory import Memory
 
 
 def status(memory: Memory) -> Status:

@@ -10,7 +10,7 @@ from .memory_status import status
 if TYPE_CHECKING:
     from mcp.server import MCPServer
 
-    from ..app import Memory
+    from ..memory import Memory
 
 
 def register(server: MCPServer, memory: Memory) -> None:

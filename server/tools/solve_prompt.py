@@ -13,7 +13,7 @@ from .get_constraints import Query, constraints_for
 if TYPE_CHECKING:
     from mcp.server import MCPServer
 
-    from ..app import Memory
+    from ..memory import Memory
 
 
 def solve_text(memory: Memory, task: str) -> str:

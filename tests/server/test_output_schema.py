@@ -11,7 +11,7 @@ from jsonschema import validators
 from pydantic import BaseModel, Field
 
 from conftest import call, import_records, memory_client, record_line
-from memcollab.server.app import Memory
+from memcollab.server.memory import Memory
 from memcollab.server.settings import Settings
 from memcollab.server.tools.get_constraints import Query, in_memory
 from memcollab.store.bank import Bank

@@ -96,7 +96,8 @@ async def test_server_writes_trigger_automatic_maintenance(tmp_path, monkeypatch
     from mcp import Client
 
     from conftest import call, traj
-    from memcollab.server.app import Memory, create_server
+    from memcollab.server.app import create_server
+    from memcollab.server.memory import Memory
     from memcollab.server.settings import Settings
 
     store = tmp_path / "s"
@@ -129,7 +130,8 @@ async def test_submissions_that_share_a_commit_count_as_one_write(tmp_path, monk
     from mcp import Client
 
     from conftest import call, traj
-    from memcollab.server.app import Memory, create_server
+    from memcollab.server.app import create_server
+    from memcollab.server.memory import Memory
     from memcollab.server.settings import Settings
 
     monkeypatch.setenv("MEMCOLLAB_AUTO_MAINTAIN", "16")
