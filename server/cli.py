@@ -77,6 +77,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from .app import create_server
 
     settings = Settings.from_args(args)
+    if getattr(args, "task_match", None):
+        settings.task_match = args.task_match == "on"
     # the server encodes one query at a time: one torch thread (the CLI's batch jobs keep torch's default)
     os.environ.setdefault("MEMCOLLAB_TORCH_THREADS", "1")
     _logging(settings.log_level)
@@ -300,6 +302,9 @@ def build_parser(eval_commands: bool = True) -> argparse.ArgumentParser:
     sv.add_argument("--stateless", action="store_true",
                     help="http: no sessions, so any server on the same store can answer any request (several "
                          "servers behind one load balancer)")
+    sv.add_argument("--task-match", choices=("on", "off"),
+                    help="join an untagged submission to a stored task it restates in other words (default: "
+                         "$MEMCOLLAB_TASK_MATCH or on; needs the embedding model; docs/real-use.md)")
     from .token_cli import add_parser as add_token_parser
 
     add_token_parser(add, cmd_token)

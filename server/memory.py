@@ -16,6 +16,7 @@ from memcollab.distill.pairing import pair_unpaired
 from memcollab.store.bank import Bank
 from memcollab.store.embed import embedder_if_ready, get_embedder, wait_for_embedder
 from memcollab.store.maintain import AutoMaintainer
+from memcollab.store.task_index import TaskIndex, unresolved
 from memcollab.store.vectors import Indexer
 
 from .settings import Settings
@@ -32,7 +33,8 @@ class Memory:
         self.bank = Bank(settings.store)
         self.indexer = Indexer(self.bank, get_embedder)
         self.maintainer = AutoMaintainer(self.bank)
-        self.pairer = Pairer(self.bank)
+        self.tasks = TaskIndex(self.bank, embedder_if_ready) if settings.task_match and settings.embeddings else None
+        self.pairer = Pairer(self.bank, tasks=self.tasks)
 
     @cached_property
     def taxonomy(self) -> Any:
@@ -49,6 +51,23 @@ class Memory:
             log.exception("warm-up failed")
         if self.settings.embeddings:
             self.indexer.start()  # loads the embedding model, then keeps vectors filled in
+        if self.tasks is not None:
+            self.match_when_ready()
+
+    def match_when_ready(self, timeout: float = 3600.0) -> None:
+        """Once the embedding model has loaded: hand the pairer what waited for it — this process's
+        submissions and those a stopped server left unresolved (store/task_index.py)."""
+        embedder = wait_for_embedder(timeout)
+        if embedder is None or self.tasks is None:
+            return
+        try:
+            todo = {t.id: t for t in unresolved(self.bank, embedder)}
+        except Exception:
+            log.exception("could not read the submissions left for task matching")
+            todo = {}
+        todo.update((t.id, t) for t in self.tasks.take_waiting())
+        if todo:
+            self.pairer.add((), list(todo.values()))
 
     def embedder(self, wait: bool) -> Any:
         """The embedding model if loaded; with wait, start loading it and wait up to settings.embed_wait."""

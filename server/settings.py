@@ -36,6 +36,10 @@ class Settings:
     # How long an untagged get_constraints (or vector/hybrid ranking) waits for the embedding model to
     # finish loading before it answers without it (BM25 over all records, classified_by "none").
     embed_wait: float = field(default_factory=lambda: float(os.environ.get("MEMCOLLAB_EMBED_WAIT", "20")))
+    # Task matching (store/task_index.py): an untagged submission that restates a stored task joins it. Needs
+    # the embedding model; MEMCOLLAB_TASK_MATCH=off (or `serve --task-match off`) keeps tasks to exact texts.
+    task_match: bool = field(
+        default_factory=lambda: os.environ.get("MEMCOLLAB_TASK_MATCH", "on").lower() not in ("0", "off", "false"))
 
     @classmethod
     def from_args(cls, args: Any) -> Settings:

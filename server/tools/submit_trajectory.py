@@ -76,4 +76,4 @@ def register(server: MCPServer, memory: Memory) -> None:
         item = validated(TrajectoryIn, task=task, model=model, final_answer=final_answer, outcome=outcome,
                          steps=steps, task_id=task_id, agent=agent, category=category, subcategory=subcategory,
                          metadata=metadata)
-        return result(await commits.submit(item.to_trajectory()))
+        return result(await commits.submit(item.to_trajectory(record_match=True)))
