@@ -113,8 +113,8 @@ try:
     os.chdir("mutants")
     _pytest(["--collect-only", *config().pytest_add_cli_args_test_selection])
     for name in _learned_modules():
-        # test modules are imported by collection, under their own names
-        if name.startswith(("test_", "conftest")) or name in sys.modules:
+        # test modules are imported by collection, under their own names (tests.<room>.test_*: importlib mode)
+        if name.startswith(("test_", "conftest", "tests.")) or name in sys.modules:
             continue
         with contextlib.suppress(Exception):
             importlib.import_module(name)
