@@ -88,6 +88,29 @@ BREAKS: dict[str, tuple[str, list[tuple[str, str]], list[str]]] = {
     "promise 2: import ignores tombstones": (
         "store/transfer.py", [("if hits and not include_forgotten:", "if False:")],
         ["tests/store/test_import_tombstones.py", "-k", "not cli"]),
+    "task matching: anchors ignored": (
+        "store/task_match.py", [("    return anchors_agree(anchors(text_a), anchors(text_b))", "    return None")],
+        ["tests/server/test_task_matching.py", "-k", "near_miss"]),
+    "task matching: number words not read": (
+        "store/task_match.py", [("    numbers |= set(_spelled_numbers(rest, language))\n", "")],
+        ["tests/server/test_task_matching.py", "-k", "near_miss"]),
+    "task matching: a caller's task_id is moved too": (
+        "store/task_index.py", [('            if t.task_match.by == "text" and not pairs[t.task_id]:',
+                                 "            if not pairs[t.task_id]:")],
+        ["tests/server/test_task_matching.py", "-k", "task_id_wins"]),
+    "task matching: joined texts not followed at the append": (
+        "store/cache.py", [("            if links:  # before", "            if False:  # before")],
+        ["tests/server/test_task_matching.py", "-k", "resubmission"]),
+    "task matching: submissions before the model loaded are dropped": (
+        "store/task_index.py", [("                    self._waiting.setdefault(t.id, t)", "                    pass")],
+        ["tests/server/test_task_matching.py", "-k", "before_the_model"]),
+    "task matching: the off switch ignored": (
+        "server/memory.py", [("if settings.task_match and settings.embeddings else None",
+                              "if settings.embeddings else None")],
+        ["tests/server/test_task_matching.py", "-k", "off"]),
+    "task matching: tags not compared": (
+        "store/task_match.py", [('    if not tags_agree(tag_a, tag_b):\n        return "tags differ"\n', "")],
+        ["tests/server/test_task_matching.py", "-k", "tags"]),
 }
 
 
