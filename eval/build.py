@@ -2,7 +2,7 @@
 half of `memcollab eval`: every model solves every task with the agent loop; each trajectory goes in through
 `submit_trajectory` with its verified outcome; then the store's pending pairs are distilled.
 
-Also the `own` memory of one model (see README "Build a bank and measure it"): its own failed attempts
+Also the `own` memory of one model (docs/build-and-eval.md): its own failed attempts
 contrasted with its own later success on the same task.
 """
 

@@ -1,6 +1,6 @@
 """What memcollab stores: trajectories, contrast pairs, memory records and their constraints.
 
-Every client string enters through these models, so the size limits live here (see README "Limits").
+Every client string enters through these models, so the size limits live here (docs/how-it-works.md, "Limits").
 Ids are content hashes: the same trajectory submitted twice gets the same id and is stored once.
 """
 
