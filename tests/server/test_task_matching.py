@@ -22,6 +22,8 @@ pytestmark = pytest.mark.anyio
 DIVISORS = ("How many positive divisors does 360 have?", "Find the number of positive divisors of 360.")
 PALINDROME = ("Implement is_palindrome(s) that returns True when the string s reads the same backwards.",
               "Please write is_palindrome(s): it should return True if s reads the same forwards and backwards.")
+APPLES = ("John has four apples and buys 3 more. How many apples does he have now?",
+          "If John had 4 apples and bought three more, how many apples would he have?")
 # Same template, one anchor changed: each must stay its own task.
 NEAR_MISSES = [
     ("How many positive divisors does 360 have?", "How many positive divisors does 350 have?"),
@@ -33,6 +35,8 @@ NEAR_MISSES = [
     ('Fix the crash when the config key "timeout" is missing.',
      'Fix the crash when the config key "retries" is missing.'),
     ("Return the largest prime factor of 13195.", "Return the smallest prime factor of 13195."),
+    ("John has four apples and buys 3 more. How many apples does he have now?",
+     "John has five apples and buys 3 more. How many apples does he have now?"),
 ]
 
 
@@ -52,7 +56,7 @@ def _stored(bank: Bank, trajectory_id: str):
     return bank.get_trajectories([trajectory_id])[trajectory_id]
 
 
-@pytest.mark.parametrize("texts", [DIVISORS, PALINDROME], ids=["math", "code"])
+@pytest.mark.parametrize("texts", [DIVISORS, PALINDROME, APPLES], ids=["math", "code", "number-words"])
 async def test_a_paraphrase_joins_the_stored_task_and_forms_a_pair(store, texts):
     async with memory_client(store) as c:
         ra, rb = await _submit_pair(c, *texts)
@@ -71,7 +75,7 @@ async def test_a_paraphrase_joins_the_stored_task_and_forms_a_pair(store, texts)
 
 
 @pytest.mark.parametrize("a,b", NEAR_MISSES, ids=["number", "number-word", "identifier", "direction", "quoted",
-                                                  "extreme"])
+                                                  "extreme", "spelled-number"])
 async def test_a_near_miss_is_never_merged(store, a, b):
     async with memory_client(store) as c:
         ra, rb = await _submit_pair(c, a, b)
