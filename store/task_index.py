@@ -152,7 +152,9 @@ class TaskIndex:
                 moved.add(row["ref_id"])
         if not new:
             return moved
-        vectors = embedder.encode([t.task for t in new.values()])
+        from .task_match import canonical
+
+        vectors = embedder.encode([canonical(t.task) for t in new.values()])
         _, pairs = caches(self.bank).task_pairs(t.task_id for t in new.values())
         rows, batch = [], []
         for (rid, t), vec in zip(new.items(), vectors, strict=True):

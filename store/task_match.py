@@ -121,6 +121,24 @@ def _spelled_numbers(text: str, language: str = "en") -> list[str]:
     return out
 
 
+@cache
+def _spelled_run(language: str = "en") -> re.Pattern[str]:
+    nw = words(language)["number_words"]
+    names = sorted([*nw["units"], *nw["tens"], *nw["scales"]], key=len, reverse=True)
+    one = "(?:" + "|".join(names) + ")"
+    return re.compile(rf"\b{one}(?:(?:[\s-]+(?:and[\s-]+)?){one})*\b", re.I)
+
+
+def canonical(text: str, language: str = "en") -> str:
+    """The text with numbers written in words as digits ("four apples" → "4 apples"): what is embedded, so a
+    paraphrase that spells a number differently is not pushed under the similarity floor by it."""
+    def digits(m: re.Match[str]) -> str:
+        found = _spelled_numbers(m.group(0), language)
+        return " ".join(found) if found else m.group(0)
+
+    return _spelled_run(language).sub(digits, text)
+
+
 def _identifiers(text: str) -> set[str]:
     out = {m.group(1) for m in _CALL.finditer(text)}
     for w in _WORD.findall(text):
