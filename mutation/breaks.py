@@ -113,6 +113,9 @@ BREAKS: dict[str, tuple[str, list[tuple[str, str]], list[str]]] = {
     "task matching: tags not compared": (
         "store/task_match.py", [('    if not tags_agree(tag_a, tag_b):\n        return "tags differ"\n', "")],
         ["tests/server/test_task_matching.py", "-k", "tags"]),
+    "task matching: the dashboard's task page does not show it": (
+        "ui/templates/task.html", [("{% if t.task_match %}", "{% if false %}")],
+        ["tests/ui/test_task_page_match.py"]),
 }
 
 
