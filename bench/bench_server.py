@@ -6,6 +6,7 @@
 - get_constraints p50/p99 over stdio at 1k, 10k and 100k records (filled by import), caller-tagged, as a
   ratio of the floor; untagged with the embedding model loaded;
 - submit_trajectory calls/s over stdio, one client in sequence, on a store holding 1k and 10k trajectories;
+  the same with the embedding model loaded, task matching on and off (issue 21);
   8 concurrent callers on one server process (group commit); import trajectories/s;
 - peak RSS of the server without and with the embedding model loaded;
 - side by side, where node is present: the reference MCP memory server (@modelcontextprotocol/server-memory)
@@ -300,6 +301,29 @@ async def submit_rate(store: Path, n: int, floor: Client) -> tuple[float, float]
         return n / ours * 1000, n / floors * 1000
 
 
+async def matching_submit_rate(store: Path, n: int, floor: Client, match: str) -> tuple[float, float, float]:
+    """Task matching's cost on the write lane (issue 21): (submit calls/s, bare calls/s interleaved, seconds
+    from the last answer until its matching and pairing were written) for one client in sequence on a server
+    whose embedding model has loaded, with MEMCOLLAB_TASK_MATCH=`match`. Every other submission is a new task
+    text that a matcher must embed and compare ("rate task 17" is a near-miss of "rate task 16": numbers)."""
+    async with Client(params(store, MEMCOLLAB_TASK_MATCH=match), mode="legacy") as c:
+        deadline = time.monotonic() + 120
+        while (await c.call_tool("memory_status", {})).structured_content["embedding_model"] != "ready":
+            if time.monotonic() > deadline:
+                raise SystemExit("the embedding model did not load in 120 s")
+            await anyio.sleep(0.2)
+        await c.call_tool("submit_trajectory", submit_args(-1, 0))
+        ours, floors = 0.0, 0.0
+        for i in range(n):
+            ours += (await timed(c, "submit_trajectory", {
+                "task": f"rate task {i // 2}: how many divisors does {1000 + i // 2} have?", "model": f"m{i % 2}",
+                "final_answer": str(i), "outcome": "correct" if i % 2 else "incorrect", "steps": ["a", "b"]}))[0]
+            floors += await floor_call(floor)
+        t0 = time.perf_counter()
+        await c.call_tool("memory_status", {})  # waits for what the pairer (matching included) has queued
+        return n / ours * 1000, n / floors * 1000, time.perf_counter() - t0
+
+
 def append_floor(store: Path, n: int = 200) -> float:
     """p50 (ms) of one single-row LanceDB append to a trajectories table, in this process, without MCP: the
     storage's share of a submit, which commits one append before it answers."""
@@ -408,7 +432,7 @@ async def reference(entry: str, counts: list[int]) -> dict[str, Any]:
     return out
 
 
-PARTS = ("spawn", "tagged", "untagged", "submit", "concurrent", "import", "rss", "writers", "reference")
+PARTS = ("spawn", "tagged", "untagged", "submit", "matching", "concurrent", "import", "rss", "writers", "reference")
 
 
 async def main_async(quick: bool, parts: set[str]) -> None:
@@ -461,6 +485,13 @@ async def main_async(quick: bool, parts: set[str]) -> None:
             print(f"  storage floor: one single-row LanceDB append p50 {app:.2f} ms in-process; bare call + one append "
                   f"= {both:.0f} calls/s, the most a submit that commits before it answers can reach here "
                   f"(submit at 1k: {r1 / both:.2f} of it)")
+        if "matching" in parts:
+            on = await matching_submit_rate(tmp / "match-on", 300, floor, "on")
+            off = await matching_submit_rate(tmp / "match-off", 300, floor, "off")
+            print(f"submit_trajectory, model loaded, one client in sequence, a new task text every other call: task "
+                  f"matching on {on[0]:.0f} calls/s (floor {on[1]:.0f}/s, ratio {on[1] / on[0]:.2f}x; all matched "
+                  f"{on[2] * 1000:.0f} ms after the last answer), off {off[0]:.0f} calls/s (floor {off[1]:.0f}/s, "
+                  f"ratio {off[1] / off[0]:.2f}x); on/off ratio-to-floor {(on[1] / on[0]) / (off[1] / off[0]):.2f}")
     if "concurrent" in parts:
         floor8 = await concurrent_rate(floor_params(tmp), "ping", lambda w, i: {"task": f"{w} {i}"}, 8, 100)
         ours8 = await concurrent_rate(params(tmp / "concurrent", MEMCOLLAB_EMBEDDINGS="off"), "submit_trajectory",

@@ -91,7 +91,7 @@ def best_match(index: TextIndex, text: str, vector: Any, tag: tuple[str | None, 
 
     found = [(index.by_id[r["id"]], s) for r, s in index.search(vector, K, kind="task")]
     found += [(row, float(v @ vector)) for row, v in extra]
-    for row, sim in sorted(found, key=lambda x: -x[1]):
+    for row, sim in sorted(found, key=lambda x: -x[1])[:K]:
         if sim < THRESHOLD:
             break
         if row["ref_id"] == own_task:

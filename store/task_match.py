@@ -20,7 +20,7 @@ import json
 import re
 from dataclasses import dataclass
 from fractions import Fraction
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from typing import Any
 
@@ -50,16 +50,17 @@ def words(language: str = "en") -> dict[str, Any]:
 
 
 @cache
-def _phrases(language: str = "en") -> list[tuple[re.Pattern[str], str]]:
-    """(pattern, "group:value") for every polarity phrase, longest first (so "at most" wins over "most")."""
-    out = []
+def _phrases(language: str = "en") -> tuple[re.Pattern[str], dict[str, str]]:
+    """One pattern for every polarity phrase, longest first (so "at most" wins over "most"), and each phrase's
+    "group:value"."""
+    keys: dict[str, str] = {}
     for group, values in words(language)["polarity"].items():
         for value, phrases in values.items():
             for p in phrases:
-                out.append((p, f"{group}:{value}"))
-    out.sort(key=lambda x: -len(x[0]))
-    return [(re.compile(r"(?<![\w-])" + re.escape(p).replace(r"\ ", r"[\s-]+") + r"(?![\w-])"), key)
-            for p, key in out]
+                keys[re.sub(r"[\s-]+", " ", p.lower())] = f"{group}:{value}"
+    alts = sorted(keys, key=len, reverse=True)
+    body = "|".join(re.escape(p).replace(r"\ ", r"[\s-]+") for p in alts)
+    return re.compile(rf"(?<![\w-])(?:{body})(?![\w-])"), keys
 
 
 def _number(token: str) -> str:
@@ -150,6 +151,7 @@ def _identifiers(text: str) -> set[str]:
     return {i for i in out if len(i) > 1}
 
 
+@lru_cache(maxsize=4096)  # a stored text is a candidate for many submissions
 def anchors(text: str, language: str = "en") -> Anchors:
     quoted: set[str] = set()
     idents: set[str] = set()
@@ -168,12 +170,9 @@ def anchors(text: str, language: str = "en") -> Anchors:
     idents |= _identifiers(rest)
     numbers = {_number(t) for t in _DIGITS.findall(rest)}
     numbers |= set(_spelled_numbers(rest, language))
-    low = " " + rest.lower() + " "
-    directions: set[str] = set()
-    for pattern, key in _phrases(language):
-        if pattern.search(low):
-            directions.add(key)
-            low = pattern.sub(" ", low)
+    low = rest.lower()
+    pattern, keys = _phrases(language)
+    directions = {keys[re.sub(r"[\s-]+", " ", m.group(0))] for m in pattern.finditer(low)}
     if _NEGATED.search(low):
         directions.add("negation:not")
     return Anchors(frozenset(numbers), frozenset(quoted), frozenset(idents), frozenset(directions))
