@@ -57,7 +57,11 @@ class BankClient:
     async def submit(self, t: Trajectory) -> dict[str, Any]:
         if t.failed:
             raise ValueError("a failed trajectory (provider error) has no verified outcome and is never submitted")
-        return await self._call("submit_trajectory", submission(t))
+        return await self.submit_arguments(submission(t))
+
+    async def submit_arguments(self, args: dict[str, Any]) -> dict[str, Any]:
+        """submit_trajectory with arguments already made (`submission`'s, changed by the caller)."""
+        return await self._call("submit_trajectory", args)
 
     async def guidance(self, task: Any, model: str, limit: int = 3) -> str:
         """get_constraints, task-aware: tagged with the task's own tag when it has one (else the server
@@ -77,12 +81,13 @@ class BankClient:
 async def open_bank(store: str | Path) -> AsyncIterator[BankClient]:
     """`store`: a directory (created) or an object-store URI, as `memcollab serve --store` takes it."""
     from mcp import Client
-    from mcp.client.stdio import StdioServerParameters
+    from mcp.client.stdio import StdioServerParameters, stdio_client
 
     if isinstance(store, Path):
         store.mkdir(parents=True, exist_ok=True)
     params = StdioServerParameters(command=sys.executable,
                                    args=["-m", "memcollab.server.cli", "serve", "--store", str(store)],
                                    env=dict(os.environ))
-    async with Client(params, mode="legacy") as client:
+    # the server's stderr goes to this process's stderr of now (stdio_client's default is the one at its import)
+    async with Client(stdio_client(params, errlog=sys.stderr), mode="legacy") as client:
         yield BankClient(client, store)

@@ -1,17 +1,19 @@
-"""`memcollab build`, `memcollab eval` (and `memcollab judge`, eval/judge.py): registered by
-server/cli.py's parser through `add_commands`. Nothing heavy is imported until a command runs.
+"""`memcollab build`, `memcollab eval` (and `memcollab judge`, eval/judge.py; `memcollab contrast`,
+eval/contrast.py): registered by server/cli.py's parser through `add_commands`. Nothing heavy is imported until
+a command runs.
 
-Both print a JSON summary on stdout and progress on stderr.
+All print a JSON summary on stdout and progress on stderr.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import signal
 import sys
 from pathlib import Path
 from typing import Any
+
+from .interrupt import run_interruptibly
 
 
 def _models(text: str) -> list[str]:
@@ -38,7 +40,7 @@ def _add_store(p: argparse.ArgumentParser) -> None:
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
-    """Register build, eval and judge on server/cli.py's parser."""
+    """Register build, eval, judge and contrast on server/cli.py's parser."""
     b = sub.add_parser("build", help="every model solves every task; verified trajectories go into the bank over "
                                      "MCP; then the contrasts are distilled")
     _add_store(b)
@@ -59,9 +61,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--out", required=True, help="output directory (created): stores, cache, report")
     e.set_defaults(fn=cmd_eval)
 
-    from . import judge
+    from . import contrast, judge
 
     judge.add_parser(sub)
+    contrast.add_parser(sub, _models)
 
 
 def _fail(cmd: str, msg: str, code: int = 2) -> int:
@@ -100,7 +103,7 @@ def cmd_build(args: argparse.Namespace) -> int:
                 return (await build(agent, tasks, args.models, bank, args.distiller or args.models[0],
                                     args.api_base, args.concurrency, log))[1]
 
-        report = _run_interruptibly(go())
+        report = run_interruptibly(go())
     except KeyboardInterrupt:
         return _fail("build", "interrupted; run the same command again to resume (answers so far are cached in "
                               f"{cache_path})", 130)
@@ -110,22 +113,6 @@ def cmd_build(args: argparse.Namespace) -> int:
     print(json.dumps(report))
     failed = sum(v["failed"] for v in report["trajectories"].values()) + report["distill"]["pairs_failed"]
     return 1 if failed else 0
-
-
-def _run_interruptibly(coro: Any) -> Any:
-    """asyncio.run, but Ctrl-C raises KeyboardInterrupt at once instead of cancelling the main task: a
-    cancellation swallowed deep in a library let an interrupted eval run on to the end (seen under load).
-    Every answer is already committed to the cache, so stopping anywhere leaves the run resumable."""
-    import asyncio
-
-    def interrupt(_signum: int, _frame: Any) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGINT, interrupt)
-    try:
-        return asyncio.run(coro)
-    finally:
-        signal.signal(signal.SIGINT, previous)
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
@@ -141,7 +128,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
                    split=args.split, seed=args.seed, limit=args.limit, turns=args.turns, conditions=conditions,
                    concurrency=args.concurrency, api_base=args.api_base)
     try:
-        summary = _run_interruptibly(run_eval(opts))
+        summary = run_interruptibly(run_eval(opts))
     except KeyboardInterrupt:
         return _fail("eval", f"interrupted; run the same command again to resume (answers so far are cached in "
                              f"{opts.out / 'cache.sqlite'})", 130)
