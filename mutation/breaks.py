@@ -113,6 +113,19 @@ BREAKS: dict[str, tuple[str, list[tuple[str, str]], list[str]]] = {
     "task matching: tags not compared": (
         "store/task_match.py", [('    if not tags_agree(tag_a, tag_b):\n        return "tags differ"\n', "")],
         ["tests/server/test_task_matching.py", "-k", "tags"]),
+    "contrast: a model contrasts with itself": (
+        "eval/contrast.py", [("        missing = [m for m in models if model_key(m) not in keys]\n",
+                              "        missing = list(models)\n")],
+        ["tests/eval/test_contrast.py", "-k", "itself"]),
+    "contrast: own unknowns not judged first": (
+        "eval/contrast.py", [("        for t in view.unknown:  # the task's own", "        for t in []:  # the task's own")],
+        ["tests/eval/test_contrast.py", "-k", "judged_first"]),
+    "contrast: answers not marked as judge-labelled": (
+        "eval/contrast.py", [('"label_source": "judge", ', "")],
+        ["tests/eval/test_contrast.py", "-k", "answers_what_another"]),
+    "contrast: a label written without its pairs": (
+        "eval/contrast.py", [("        pair_tasks(self.bank, [t.task_id])\n", "")],
+        ["tests/eval/test_contrast.py", "-k", "answers_what_another or ctrl_c"]),
     "task matching: the dashboard's task page does not show it": (
         "ui/templates/task.html", [("{% if t.task_match %}", "{% if false %}")],
         ["tests/ui/test_task_page_match.py"]),
