@@ -126,6 +126,23 @@ BREAKS: dict[str, tuple[str, list[tuple[str, str]], list[str]]] = {
     "contrast: a label written without its pairs": (
         "eval/contrast.py", [("        pair_tasks(self.bank, [t.task_id])\n", "")],
         ["tests/eval/test_contrast.py", "-k", "answers_what_another or ctrl_c"]),
+    "task matching: exchanged words or numbers not seen": (
+        "store/task_match.py", [("    conflict = _slot_conflict(a.slots, b.slots) or _swapped(a.slots, b.slots) or ",
+                                 "    conflict = None or ")],
+        ["tests/store/test_task_match.py", "-k", "near_misses"]),
+    "task matching: a word in another's place not seen": (
+        "store/task_match.py", [(" or _same_place(a.slots, b.slots)\n", "\n")],
+        ["tests/store/test_task_match.py", "-k", "near_misses"]),
+    "task matching: direction values not counted": (
+        "store/task_match.py", [("    if da != db:\n", "    if False:\n")],
+        ["tests/store/test_task_match.py", "-k", "near_misses"]),
+    "task matching: an operator is not its aggregate": (
+        "store/task_match.py", [("if t in _OPERATION and slots[i - 1]", "if False and slots[i - 1]")],
+        ["tests/store/test_task_match.py", "-k", "paraphrases"]),
+    "task matching: synonyms not read": (
+        "store/task_match.py", [("            w = same.get(tok)\n", "            w = None\n"),
+                                ("                w = same.get(w, w)\n", "")],
+        ["tests/store/test_task_match.py", "-k", "paraphrases or calibration"]),
     "task matching: the dashboard's task page does not show it": (
         "ui/templates/task.html", [("{% if t.task_match %}", "{% if false %}")],
         ["tests/ui/test_task_page_match.py"]),
