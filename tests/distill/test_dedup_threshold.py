@@ -1,5 +1,5 @@
-"""Embedding dedup at its threshold (cosine ≥ 0.90, README): a paraphrase in the same tag merges into the
-existing record; a different rule in the same tag — even a close one — is stored as its own record.
+"""Embedding dedup at its threshold (cosine ≥ 0.90, docs/how-it-works.md): a paraphrase in the same tag merges
+into the existing record; a different rule in the same tag — even a close one — is stored as its own record.
 Uses the real packaged embedding model."""
 
 from __future__ import annotations

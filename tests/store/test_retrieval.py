@@ -54,8 +54,8 @@ def test_low_confidence_retrieves_at_category_level(filled, embedder):
 
 
 def test_the_default_threshold_sends_a_vague_task_to_category_level(filled, embedder):
-    """No threshold passed: the default (0.35, README) decides. This task's best subcategory gets about a
-    third of the votes, under the default: its category is used, not the subcategory."""
+    """No threshold passed: the default (0.35, docs/how-it-works.md) decides. This task's best subcategory gets
+    about a third of the votes, under the default: its category is used, not the subcategory."""
     from memcollab.store.classify import classify
 
     vague = "Solve this problem."
