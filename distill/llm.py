@@ -31,6 +31,11 @@ def split_model(spec: str, api_base: str | None = None) -> tuple[str, str | None
     return spec, api_base
 
 
+def model_name(spec: str) -> str:
+    """The model without any @URL."""
+    return split_model(spec)[0]
+
+
 async def complete(model: str, messages: list[dict[str, str]], api_base: str | None, timeout: float,
                    **params: Any) -> Completion:
     import litellm

@@ -13,7 +13,7 @@ import asyncio
 import os
 from dataclasses import dataclass, field
 
-from memcollab.distill.llm import split_model
+from memcollab.distill.llm import model_name
 
 from .llm import LLM, CallRecord, ProviderError
 from .tasks import Task, answer_format
@@ -70,10 +70,6 @@ class Trajectory:
     @property
     def final_answer(self) -> str:
         return self.attempts[-1].answer if self.attempts else ""
-
-
-def model_name(spec: str) -> str:
-    return split_model(spec)[0]
 
 
 def first_messages(task: Task, guidance: str | None) -> list[dict[str, str]]:

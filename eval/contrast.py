@@ -47,7 +47,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from memcollab.distill.llm import split_model
+from memcollab.distill.llm import model_name, split_model
 
 from .judge import JUDGE_PROMPT_VERSION, build_messages, parse_verdict, source_label, template
 
@@ -62,11 +62,6 @@ KINDS = ("code", "answer", "gym")
 CHARS_PER_TOKEN = 4
 ANSWER_TOKENS = 500
 VERDICT_TOKENS = 60
-
-
-def model_name(spec: str) -> str:
-    """eval/agent.py's model_name: the model without any @URL."""
-    return split_model(spec)[0]
 
 
 def model_key(model: str) -> str:
