@@ -94,7 +94,7 @@ def _norm(phrase: str) -> str:
 
 
 def _phrase_pattern(phrases: list[str]) -> str:
-    alts = sorted({re.sub(r"[\s-]+", " ", p.lower()) for p in phrases}, key=len, reverse=True)
+    alts = sorted({_norm(p) for p in phrases}, key=len, reverse=True)
     return "|".join(re.escape(p).replace(r"\ ", r"[\s-]+") for p in alts)
 
 
@@ -106,7 +106,7 @@ def _phrases(language: str = "en") -> tuple[re.Pattern[str], dict[str, str]]:
     for group, values in words(language)["polarity"].items():
         for value, phrases in values.items():
             for p in phrases:
-                keys[re.sub(r"[\s-]+", " ", p.lower())] = f"{group}:{value}"
+                keys[_norm(p)] = f"{group}:{value}"
     return re.compile(rf"(?<![\w-])(?:{_phrase_pattern(list(keys))})(?![\w-])"), keys
 
 
@@ -253,7 +253,7 @@ def _same_word(language: str = "en") -> dict[str, str]:
 
 @cache
 def _operator_words(language: str = "en") -> tuple[re.Pattern[str], dict[str, str]]:
-    ops = {re.sub(r"\s+", " ", k.lower()): v for k, v in words(language).get("operators", {}).items()}
+    ops = {_norm(k): v for k, v in words(language).get("operators", {}).items()}
     return re.compile(rf"(?<![\w-])(?:{_phrase_pattern(list(ops))})(?![\w-])|[×·÷−–]"), ops
 
 
@@ -331,7 +331,7 @@ def anchors(text: str, language: str = "en") -> Anchors:
     numbers |= set(_spelled_numbers(rest, language))
     low = _ignored(language).sub(" ", rest.lower())
     pattern, keys = _phrases(language)
-    directions = {keys[re.sub(r"[\s-]+", " ", m.group(0))] for m in pattern.finditer(low)}
+    directions = {keys[_norm(m.group(0))] for m in pattern.finditer(low)}
     if _NEGATED.search(low):
         directions.add("negation:not")
     slots = _slots(text, language)
