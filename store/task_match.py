@@ -425,9 +425,7 @@ def _same_place(a: tuple[str, ...], b: tuple[str, ...]) -> str | None:
         return out
 
     pa, pb = places(a, only_a), places(b, only_b)
-    for key in pa.keys() & pb.keys():
-        if key[1] not in a or key[1] not in b:
-            continue
+    for key in sorted(pa.keys() & pb.keys()):  # a neighbour found on both sides is in both texts
         return f"{pa[key]!r} where the other text has {pb[key]!r} (beside {key[1].lstrip('#')!r})"
     return None
 
